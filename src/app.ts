@@ -1,0 +1,138 @@
+/**
+ * Builds a gateway from a validated config and its dependencies. Importing this module does nothing;
+ * tests build several gateways in one process, each on port 0.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { GatewayConfig } from './config/schema.js';
+import { RevocationMirror } from './auth/revocation.js';
+import { TokenVerifier } from './auth/token-verifier.js';
+import { authHook, type AuthContext } from './http/authenticate.js';
+import { createEdge } from './http/edge.js';
+import { RateLimits } from './http/rate-limit.js';
+import { registerHealthRoutes } from './http/routes/health.js';
+import { registerBackchannelLogout, registerRevocationAdminRoutes } from './http/routes/revocations.js';
+import { registerToolRoutes } from './http/routes/tools.js';
+import { registerJwksRoute, registerPinAdminRoutes } from './http/routes/upstream-admin.js';
+import { Confirmations } from './runs/confirmations.js';
+import { AssertionSigner, loadSigningKey } from './upstream/identity-assertion.js';
+import { ToolService } from './upstream/tool-service.js';
+import { Health } from './ops/health.js';
+import { Metrics } from './ops/metrics.js';
+import { createStore } from './store/create-store.js';
+import type { Store } from './store/types.js';
+
+export interface GatewayDependencies {
+  /** A store to share (tests pass one); otherwise one is built from config.store and closed with the gateway. */
+  store?: Store;
+  /** Extra routes to mount (the embedded demo adds its /dev routes). */
+  extraRoutes?: (app: FastifyInstance) => void | Promise<void>;
+  /** Export process-level metrics (only once per process). */
+  processMetrics?: boolean;
+}
+
+export interface Gateway {
+  readonly app: FastifyInstance;
+  readonly config: GatewayConfig;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly health: Health;
+  readonly revocations: RevocationMirror;
+  readonly tools: ToolService;
+  readonly signer: AssertionSigner;
+  /** Starts listening; resolves with the base URL. */
+  listen(): Promise<string>;
+  /** Graceful shutdown: not ready → stop accepting → drain → close dependencies. */
+  close(): Promise<void>;
+}
+
+export async function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Promise<Gateway> {
+  const metrics = new Metrics();
+  if (deps.processMetrics === true) metrics.collectProcessMetrics();
+  const health = new Health();
+  const app = await createEdge(config, metrics);
+  const ownsStore = deps.store === undefined;
+  const store = deps.store ?? (await createStore(config.store, app.log));
+
+  health.register({
+    name: 'store',
+    kind: 'hard',
+    async check() {
+      const result = await store.health();
+      metrics.storeUp.set(result.ok ? 1 : 0);
+      return result.ok ? { ok: true, detail: `${store.kind} ${result.latencyMs} ms` } : { ok: false, detail: result.error };
+    },
+  });
+
+  const verifier = new TokenVerifier(config.auth);
+  const lifetime = new AbortController();
+  void verifier.warmUp(lifetime.signal);
+  health.register({ name: 'issuer', kind: 'hard', check: () => verifier.issuerStatus() });
+
+  const revocations = new RevocationMirror(store, config.revocation, metrics, app.log);
+  await revocations.start();
+  health.register({
+    name: 'revocations',
+    // Under fail-closed a stale mirror refuses every request, so it must take the instance out of rotation.
+    kind: config.revocation.onStoreError === 'fail-closed' ? 'hard' : 'soft',
+    async check() {
+      const stalenessMs = revocations.stalenessMs();
+      return { ok: !revocations.isStale(), detail: `mirror ${Math.round(stalenessMs)} ms old (${config.revocation.onStoreError})` };
+    },
+  });
+  const rateLimits = new RateLimits(store, config.limits, metrics, app.log);
+  const auth: AuthContext = { verifier, revocations, rateLimits, metrics, config };
+
+  const assertionIssuer = config.upstream.assertion.issuer ?? config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
+  const signer = new AssertionSigner(await loadSigningKey(config.upstream.assertion), assertionIssuer, config.upstream.assertion.ttlSec);
+  const tools = new ToolService(config, signer, store, metrics, app.log);
+  for (const server of Object.keys(config.servers)) {
+    health.register({ name: `upstream:${server}`, kind: 'soft', check: async () => tools.serverStatus(server) });
+  }
+  const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics);
+
+  registerHealthRoutes(app, health, config.metrics.enabled ? metrics : undefined);
+  registerJwksRoute(app, signer);
+  await registerBackchannelLogout(app, verifier, revocations, config);
+  await app.register(async (api) => {
+    api.decorateRequest('identity', undefined);
+    api.addHook('onRequest', authHook(auth));
+    registerRevocationAdminRoutes(api, revocations, config);
+    registerPinAdminRoutes(api, tools, config);
+    registerToolRoutes(api, tools, confirmations, config, undefined);
+  });
+  tools.start();
+  if (deps.extraRoutes !== undefined) await deps.extraRoutes(app);
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    health.markShuttingDown();
+    lifetime.abort();
+    await app.close();
+    await tools.close();
+    rateLimits.close();
+    await revocations.stop();
+    if (ownsStore) await store.close();
+  };
+
+  return {
+    app,
+    config,
+    store,
+    metrics,
+    health,
+    revocations,
+    tools,
+    signer,
+    async listen() {
+      await app.listen({ host: config.server.host, port: config.server.port });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') throw new Error('gateway is not listening on TCP');
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    },
+    close() {
+      closing ??= close();
+      return closing;
+    },
+  };
+}

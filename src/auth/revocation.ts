@@ -1,0 +1,172 @@
+/**
+ * Token revocation with a local mirror. Revocations live in the store as an expiring set (each entry
+ * expires when the tokens it covers would) and are pushed to every replica over pub/sub; a periodic
+ * resync repairs anything a replica missed while disconnected. The per-request check reads only the
+ * in-process mirror, so it costs no network round trip.
+ *
+ * When the store is unreachable the mirror goes stale. `fail-open` keeps serving from it;
+ * `fail-closed` refuses requests once it is older than `maxStalenessMs`.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Store } from '../store/types.js';
+import type { Identity } from './identity.js';
+
+export type Revocation = { kind: 'jti'; jti: string } | { kind: 'sid'; sid: string } | { kind: 'sub'; sub: string; beforeSec: number };
+
+const REVOCATIONS_KEY = 'revocations';
+const REVOCATIONS_CHANNEL = 'revocations';
+
+/** Store member: `jti:<id>`, `sid:<id>` or `sub:<beforeSec>:<sub>` (sub last, since it may contain colons). */
+export function encodeRevocation(revocation: Revocation): string {
+  switch (revocation.kind) {
+    case 'jti':
+      return `jti:${revocation.jti}`;
+    case 'sid':
+      return `sid:${revocation.sid}`;
+    case 'sub':
+      return `sub:${revocation.beforeSec}:${revocation.sub}`;
+  }
+}
+
+export function decodeRevocation(member: string): Revocation | undefined {
+  const separator = member.indexOf(':');
+  const kind = member.slice(0, separator);
+  const rest = member.slice(separator + 1);
+  if (separator < 0 || rest === '') return undefined;
+  if (kind === 'jti') return { kind, jti: rest };
+  if (kind === 'sid') return { kind, sid: rest };
+  if (kind === 'sub') {
+    const colon = rest.indexOf(':');
+    const beforeSec = Number(rest.slice(0, colon));
+    const sub = rest.slice(colon + 1);
+    return colon > 0 && Number.isFinite(beforeSec) && sub !== '' ? { kind, sub, beforeSec } : undefined;
+  }
+  return undefined;
+}
+
+export class RevocationMirror {
+  private readonly jtis = new Map<string, number>();
+  private readonly sids = new Map<string, number>();
+  /** sub → the latest "issued before" cut-off and when that entry expires. */
+  private readonly subs = new Map<string, { beforeSec: number; expiresAtMs: number }>();
+  private lastSyncMs: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private stopConnectionWatch: (() => void) | undefined;
+  private readonly startedAtMs: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly config: GatewayConfig['revocation'],
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.startedAtMs = now();
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.unsubscribe = await this.store.subscribe(REVOCATIONS_CHANNEL, (message) => this.applyMessage(message));
+    } catch (error) {
+      this.log.warn({ err: error }, 'revocation push channel unavailable; relying on resync');
+    }
+    this.stopConnectionWatch = this.store.onConnectionChange((connected) => {
+      if (connected) void this.resync();
+    });
+    await this.resync();
+    this.timer = setInterval(() => void this.resync(), this.config.resyncIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopConnectionWatch?.();
+    await this.unsubscribe?.().catch(() => undefined);
+  }
+
+  /** Milliseconds since the mirror last matched the store (since start-up if it never did). */
+  stalenessMs(): number {
+    return this.now() - (this.lastSyncMs ?? this.startedAtMs);
+  }
+
+  isStale(): boolean {
+    return this.stalenessMs() > this.config.maxStalenessMs;
+  }
+
+  async revoke(revocation: Revocation, expiresAtMs: number): Promise<void> {
+    const member = encodeRevocation(revocation);
+    await this.store.addExpiring(REVOCATIONS_KEY, member, expiresAtMs);
+    this.apply(revocation, expiresAtMs);
+    this.metrics.revocations.inc({ kind: revocation.kind });
+    // The push is best effort: replicas that miss it pick the entry up at their next resync.
+    await this.store.publish(REVOCATIONS_CHANNEL, JSON.stringify({ member, expiresAtMs })).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'revocation push failed; replicas will see it at their next resync');
+    });
+  }
+
+  /** Throws AUTH_1003 for a revoked token, or AUTH_1005 when fail-closed and the mirror is too stale. */
+  check(identity: Identity): void {
+    if (this.config.onStoreError === 'fail-closed' && this.isStale()) throw new GatewayError('AUTH_1005');
+    const nowMs = this.now();
+    const live = (expiresAtMs: number | undefined): boolean => expiresAtMs !== undefined && expiresAtMs > nowMs;
+    if (identity.jti !== undefined && live(this.jtis.get(identity.jti))) throw new GatewayError('AUTH_1003');
+    if (identity.sid !== undefined && live(this.sids.get(identity.sid))) throw new GatewayError('AUTH_1003');
+    const cutOff = this.subs.get(identity.sub);
+    // A token without `iat` cannot prove it was issued after the cut-off, so it counts as revoked.
+    if (cutOff !== undefined && live(cutOff.expiresAtMs) && (identity.iat ?? 0) < cutOff.beforeSec) throw new GatewayError('AUTH_1003');
+  }
+
+  async resync(): Promise<void> {
+    try {
+      const entries = await this.store.listExpiring(REVOCATIONS_KEY);
+      // Revocations are never withdrawn, only expire: merging is correct and keeps pushes that raced the read.
+      for (const { member, expiresAtMs } of entries) {
+        const revocation = decodeRevocation(member);
+        if (revocation !== undefined) this.apply(revocation, expiresAtMs);
+      }
+      this.prune();
+      if (this.lastSyncMs !== undefined && this.isStale()) this.log.info('revocation mirror back in sync with the store');
+      this.lastSyncMs = this.now();
+    } catch (error) {
+      this.log.warn({ err: error, stalenessMs: this.stalenessMs(), policy: this.config.onStoreError }, 'revocation resync failed');
+    } finally {
+      this.metrics.revocationStaleness.set(this.stalenessMs() / 1000);
+    }
+  }
+
+  private applyMessage(message: string): void {
+    try {
+      const { member, expiresAtMs } = JSON.parse(message) as { member: string; expiresAtMs: number };
+      const revocation = decodeRevocation(member);
+      if (revocation !== undefined && typeof expiresAtMs === 'number') this.apply(revocation, expiresAtMs);
+    } catch (error) {
+      this.log.warn({ err: error }, 'ignored a malformed revocation message');
+    }
+  }
+
+  private apply(revocation: Revocation, expiresAtMs: number): void {
+    const keepLater = (map: Map<string, number>, key: string): void => {
+      map.set(key, Math.max(map.get(key) ?? 0, expiresAtMs));
+    };
+    if (revocation.kind === 'jti') keepLater(this.jtis, revocation.jti);
+    else if (revocation.kind === 'sid') keepLater(this.sids, revocation.sid);
+    else {
+      const existing = this.subs.get(revocation.sub);
+      if (existing === undefined || existing.beforeSec <= revocation.beforeSec) {
+        this.subs.set(revocation.sub, { beforeSec: revocation.beforeSec, expiresAtMs: Math.max(expiresAtMs, existing?.expiresAtMs ?? 0) });
+      }
+    }
+  }
+
+  private prune(): void {
+    const nowMs = this.now();
+    for (const map of [this.jtis, this.sids]) {
+      for (const [key, expiresAtMs] of map) if (expiresAtMs <= nowMs) map.delete(key);
+    }
+    for (const [key, entry] of this.subs) if (entry.expiresAtMs <= nowMs) this.subs.delete(key);
+  }
+}

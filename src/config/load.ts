@@ -1,0 +1,71 @@
+/** Reads a YAML config file, interpolates `${ENV_VAR}` references and validates it against the schema. */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type GatewayConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` in every string of a parsed document. Interpolating after
+ * parsing (not in the raw text) means a secret containing YAML syntax cannot change the document's shape.
+ */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = [], missing: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
+      const resolved = env[name] ?? fallback;
+      if (resolved === undefined) {
+        missing.push(`${path.join('.') || '(root)'}: environment variable ${name} is not set`);
+        return '';
+      }
+      return resolved;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, index) => interpolateEnv(item, env, [...path, String(index)], missing));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([key, item]) => [key, interpolateEnv(item, env, [...path, key], missing)]),
+    );
+  }
+  return value;
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return `${path || '(root)'}: ${issue.message}`;
+  });
+}
+
+/** Validates an already-parsed config object; throws ConfigError listing every problem with its path. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const missing: string[] = [];
+  const interpolated = interpolateEnv(raw, env, [], missing);
+  const result = configSchema.safeParse(interpolated);
+  const problems = [...missing, ...(result.success ? [] : formatIssues(result.error.issues))];
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  return result.data;
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    throw new ConfigError([`${file}: not valid YAML: ${(error as Error).message.split('\n')[0] ?? ''}`]);
+  }
+  return parseConfig(raw ?? {}, env);
+}

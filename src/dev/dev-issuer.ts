@@ -1,0 +1,120 @@
+/**
+ * The embedded development OIDC issuer: `oauth2-mock-server` (real RS256 keys, real JWKS and token
+ * endpoints) dressed to issue access tokens shaped like Keycloak's for the demo users.
+ * Never used by production code paths; the demo profile and the tests start it.
+ */
+import { randomUUID } from 'node:crypto';
+import { OAuth2Server } from 'oauth2-mock-server';
+import type { TokenRequestIncomingMessage } from 'oauth2-mock-server';
+import { findDemoUser, type DemoUser } from './demo-users.js';
+
+export const DEV_CLIENT_ID = 'mcp-gateway';
+/** Keycloak puts its own `account` client's roles in every token; they must not count for the gateway. */
+const OTHER_CLIENT = 'account';
+
+export interface DevTokenOptions {
+  /** Lifetime in seconds (negative values produce already-expired tokens for tests). */
+  expiresInSec?: number;
+  /** Claims to add or override after the Keycloak-shaped claims are built. */
+  claims?: Record<string, unknown>;
+  /** Header fields to add or override (e.g. `typ`). */
+  header?: Record<string, unknown>;
+  /** Session id; a fresh one per token when omitted. */
+  sid?: string;
+}
+
+export interface DevIssuer {
+  readonly issuerUrl: string;
+  readonly jwksUri: string;
+  readonly tokenEndpoint: string;
+  /** A signed access token for a demo user, as Keycloak would issue it. */
+  tokenFor(username: string, options?: DevTokenOptions): Promise<string>;
+  /** A token with exactly these claims (plus iss/iat/exp), for tests that need odd shapes. */
+  sign(claims: Record<string, unknown>, options?: { expiresInSec?: number; header?: Record<string, unknown> }): Promise<string>;
+  /** An OIDC Back-Channel Logout 1.0 logout token for a session. */
+  logoutToken(options: { sid?: string; sub?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function keycloakClaims(user: DemoUser, clientId: string, sid: string): Record<string, unknown> {
+  return {
+    typ: 'Bearer',
+    aud: [clientId, OTHER_CLIENT],
+    azp: clientId,
+    sub: user.sub,
+    sid,
+    jti: randomUUID(),
+    preferred_username: user.username,
+    email: user.email,
+    email_verified: true,
+    name: user.name,
+    scope: 'openid profile email',
+    realm_access: { roles: [...user.realmRoles] },
+    resource_access: {
+      [clientId]: { roles: [...user.clientRoles] },
+      [OTHER_CLIENT]: { roles: ['manage-account', 'view-profile'] },
+    },
+  };
+}
+
+export async function startDevIssuer(options: { host?: string; port?: number; clientId?: string } = {}): Promise<DevIssuer> {
+  const host = options.host ?? '127.0.0.1';
+  const clientId = options.clientId ?? DEV_CLIENT_ID;
+  const server = new OAuth2Server();
+  await server.issuer.keys.generate('RS256');
+
+  // Token endpoint (password grant): shape the payload as Keycloak does for the named demo user.
+  server.service.on('beforeTokenSigning', (token: { header: Record<string, unknown>; payload: Record<string, unknown> }, req: TokenRequestIncomingMessage) => {
+    const username = typeof req.body.username === 'string' ? req.body.username : undefined;
+    const user = username === undefined ? undefined : findDemoUser(username);
+    if (user === undefined) return;
+    Object.assign(token.payload, keycloakClaims(user, clientId, randomUUID()));
+  });
+
+  await server.start(options.port ?? 0, host);
+  const issuerUrl = server.issuer.url;
+  if (issuerUrl === undefined) throw new Error('dev issuer did not report its URL');
+
+  const build = (expiresInSec: number, apply: (header: Record<string, unknown>, payload: Record<string, unknown>) => void): Promise<string> =>
+    server.issuer.buildToken({
+      expiresIn: expiresInSec,
+      scopesOrTransform: (header, payload) => {
+        apply(header, payload);
+        // oauth2-mock-server derives nbf/exp from now; negative lifetimes make expired tokens.
+        payload.exp = Math.floor(Date.now() / 1000) + expiresInSec;
+      },
+    });
+
+  return {
+    issuerUrl,
+    jwksUri: `${issuerUrl}/jwks`,
+    tokenEndpoint: `${issuerUrl}/token`,
+    tokenFor(username, tokenOptions = {}) {
+      const user = findDemoUser(username);
+      if (user === undefined) return Promise.reject(new Error(`unknown demo user ${username}`));
+      return build(tokenOptions.expiresInSec ?? 3600, (header, payload) => {
+        Object.assign(payload, keycloakClaims(user, clientId, tokenOptions.sid ?? randomUUID()), tokenOptions.claims);
+        Object.assign(header, tokenOptions.header);
+      });
+    },
+    sign(claims, signOptions = {}) {
+      return build(signOptions.expiresInSec ?? 3600, (header, payload) => {
+        Object.assign(payload, claims);
+        Object.assign(header, signOptions.header);
+      });
+    },
+    logoutToken({ sid, sub }) {
+      return build(120, (header, payload) => {
+        header.typ = 'logout+jwt';
+        Object.assign(payload, {
+          aud: clientId,
+          jti: randomUUID(),
+          events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+          ...(sid === undefined ? {} : { sid }),
+          ...(sub === undefined ? {} : { sub }),
+        });
+      });
+    },
+    close: () => server.stop(),
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The error catalogue: the single source of truth for every error a client can see.
+ * Each code maps to its HTTP status, whether retrying the same request may succeed, and a
+ * default message. Routes, the SSE `error` event and the README table all read from here.
+ */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly message: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // Authentication and authorisation (1xxx)
+  AUTH_1001: { status: 401, retryable: false, message: 'A bearer token is required' },
+  AUTH_1002: { status: 401, retryable: false, message: 'The bearer token is invalid' },
+  AUTH_1003: { status: 401, retryable: false, message: 'The bearer token has been revoked' },
+  AUTH_1004: { status: 403, retryable: false, message: 'Your roles do not allow this' },
+  AUTH_1005: { status: 503, retryable: true, message: 'Token revocation state is unavailable; try again shortly' },
+  AUTH_1006: { status: 503, retryable: true, message: 'The identity provider cannot be reached; try again shortly' },
+  AUTH_1007: { status: 400, retryable: false, message: 'The logout token is invalid' },
+
+  // Upstream MCP servers (2xxx)
+  MCP_2001: { status: 504, retryable: true, message: 'The tool server did not answer in time' },
+  MCP_2002: { status: 502, retryable: false, message: 'The tool server returned an error' },
+  MCP_2003: { status: 503, retryable: true, message: 'The tool server is unavailable' },
+  MCP_2004: { status: 404, retryable: false, message: 'No such tool server' },
+  MCP_2005: { status: 404, retryable: false, message: 'No such tool' },
+  MCP_2006: { status: 400, retryable: false, message: 'The tool arguments do not match its input schema' },
+
+  // The model (3xxx)
+  CLAUDE_3001: { status: 502, retryable: true, message: 'The model API returned an error' },
+  CLAUDE_3002: { status: 429, retryable: true, message: 'The model API is rate limiting requests' },
+  CLAUDE_3003: { status: 429, retryable: true, message: 'Your daily model-token budget is used up' },
+  CLAUDE_3004: { status: 502, retryable: false, message: 'The model API rejected the gateway credentials' },
+
+  // Requests (4xxx)
+  REQ_4000: { status: 400, retryable: false, message: 'The request is invalid' },
+  REQ_4001: { status: 400, retryable: false, message: 'The request body is not valid JSON' },
+  REQ_4004: { status: 404, retryable: false, message: 'Not found' },
+  REQ_4005: { status: 405, retryable: false, message: 'Method not allowed' },
+  REQ_4013: { status: 413, retryable: false, message: 'The request body is too large' },
+  REQ_4015: { status: 415, retryable: false, message: 'Unsupported content type; send application/json' },
+  RATE_4290: { status: 429, retryable: true, message: 'Too many requests' },
+
+  // Confirmations (5xxx)
+  CONFIRM_5001: { status: 404, retryable: false, message: 'No such confirmation, or it has expired' },
+  CONFIRM_5002: { status: 409, retryable: false, message: 'The confirmation has already been decided' },
+
+  // Runs (6xxx)
+  RUN_6001: { status: 404, retryable: false, message: 'No such run' },
+  RUN_6002: { status: 409, retryable: false, message: 'The run has already finished' },
+
+  // The gateway itself (9xxx)
+  GATEWAY_9000: { status: 500, retryable: true, message: 'Internal error' },
+  GATEWAY_9001: { status: 503, retryable: true, message: 'The gateway is shutting down; retry on another instance' },
+  GATEWAY_9002: { status: 503, retryable: true, message: 'A required dependency is unavailable' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorObject {
+  code: ErrorCode;
+  message: string;
+  requestId: string;
+  retryable: boolean;
+  details?: unknown;
+}
+
+export interface ErrorBody {
+  error: ErrorObject;
+}
+
+/** An error the gateway means to show a client: it carries its catalogued code. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details: unknown;
+  /** Extra response headers (e.g. Retry-After) that belong with this error. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    code: ErrorCode,
+    options: { message?: string; details?: unknown; cause?: unknown; headers?: Record<string, string>; retryable?: boolean } = {},
+  ) {
+    const spec: ErrorSpec = ERROR_CATALOGUE[code];
+    super(options.message ?? spec.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = spec.status;
+    this.retryable = options.retryable ?? spec.retryable;
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+  }
+
+  toObject(requestId: string): ErrorObject {
+    const body: ErrorObject = { code: this.code, message: this.message, requestId, retryable: this.retryable };
+    if (this.details !== undefined) body.details = this.details;
+    return body;
+  }
+}
+
+export function isGatewayError(value: unknown): value is GatewayError {
+  return value instanceof GatewayError;
+}
+
+/** Wraps anything thrown into a catalogued error; unknown failures become GATEWAY_9000 without leaking internals. */
+export function toGatewayError(value: unknown): GatewayError {
+  if (value instanceof GatewayError) return value;
+  return new GatewayError('GATEWAY_9000', { cause: value });
+}

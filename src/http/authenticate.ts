@@ -1,0 +1,67 @@
+/**
+ * The authentication step for /api routes: bearer token → verified identity → revocation check →
+ * per-user rate limit. Failures are catalogued 401/403/429/503 errors, never 500s.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../auth/identity.js';
+import type { RevocationMirror } from '../auth/revocation.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
+import type { Metrics } from '../ops/metrics.js';
+import { tierFor } from '../policy/rate-tier.js';
+import type { RateLimits } from './rate-limit.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: Identity | undefined;
+  }
+}
+
+const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i;
+
+export interface AuthContext {
+  verifier: TokenVerifier;
+  revocations: RevocationMirror;
+  rateLimits: RateLimits;
+  metrics: Metrics;
+  config: GatewayConfig;
+}
+
+/** The identity of an authenticated request; routes behind the auth hook can rely on it. */
+export function identityOf(request: FastifyRequest): Identity {
+  if (request.identity === undefined) throw new GatewayError('AUTH_1001');
+  return request.identity;
+}
+
+export function hasRole(identity: Identity, role: string): boolean {
+  return identity.roles.includes(role);
+}
+
+async function authenticate(request: FastifyRequest, context: AuthContext): Promise<Identity> {
+  const header = request.headers.authorization;
+  if (header === undefined || header.trim() === '') throw new GatewayError('AUTH_1001');
+  const match = BEARER.exec(header);
+  if (match?.[1] === undefined) throw new GatewayError('AUTH_1002', { details: { reason: 'expected "Bearer <token>"' } });
+  const identity = await context.verifier.verify(match[1]);
+  context.revocations.check(identity);
+  return identity;
+}
+
+export function authHook(context: AuthContext) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    await context.rateLimits.checkAnonymous(request.ip);
+    let identity: Identity;
+    try {
+      identity = await authenticate(request, context);
+    } catch (error) {
+      const code = error instanceof GatewayError ? error.code : 'GATEWAY_9000';
+      context.metrics.authValidations.inc({ result: code });
+      if (error instanceof GatewayError && error.status === 401) await context.rateLimits.recordAnonymousFailure(request.ip);
+      throw error;
+    }
+    context.metrics.authValidations.inc({ result: 'ok' });
+    request.identity = identity;
+    await context.rateLimits.consume('api', identity.sub, tierFor(identity.roles, context.config.limits.tiers), reply);
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The HTTP edge: the Fastify instance with request ids, body limits, security headers, CORS,
+ * the access log and the error shape. No business logic lives here.
+ */
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { GatewayConfig } from '../config/schema.js';
+import { loggerOptions } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import { installErrorHandling } from './error-handler.js';
+import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
+
+export async function createEdge(config: GatewayConfig, metrics: Metrics): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config.logging),
+    bodyLimit: config.server.bodyLimit,
+    trustProxy: config.server.trustProxy,
+    genReqId: requestIdFor,
+    requestIdLogLabel: 'requestId',
+    // One access-log line per request (below) instead of Fastify's two.
+    disableRequestLogging: true,
+    // Long-lived SSE streams are closed by the gateway itself, not by an idle timer.
+    keepAliveTimeout: 65_000,
+    forceCloseConnections: false,
+    return503OnClosing: true,
+  });
+
+  installErrorHandling(app);
+  await app.register(helmet, {
+    // The API serves JSON and SSE; the console's CSP allows only its own scripts.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], connectSrc: ["'self'"] } },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  await app.register(cors, {
+    origin: config.server.cors.origins.length === 0 ? false : config.server.cors.origins,
+    credentials: false,
+    exposedHeaders: [REQUEST_ID_HEADER, 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'],
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const durationMs = reply.elapsedTime;
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, durationMs / 1000);
+    request.log.info(
+      { method: request.method, url: request.url, route, status: reply.statusCode, durationMs: Math.round(durationMs * 10) / 10 },
+      'request',
+    );
+  });
+  return app;
+}

@@ -1,0 +1,55 @@
+/**
+ * Turns every failure — ours, Fastify's (bad JSON, schema violations, 413, 415, unknown routes) —
+ * into the one error shape `{error:{code,message,requestId,retryable,details?}}` with a catalogued code.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError, type ErrorCode } from '../errors.js';
+
+/** Fastify's own error codes → ours. Anything unlisted with a 4xx status is a generic invalid request. */
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'REQ_4001',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'REQ_4001',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'REQ_4013',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'REQ_4015',
+  FST_ERR_VALIDATION: 'REQ_4000',
+  FST_ERR_NOT_FOUND: 'REQ_4004',
+};
+
+function classify(error: FastifyError): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const mapped = error.code === undefined ? undefined : FASTIFY_CODES[error.code];
+  if (mapped === 'REQ_4000' && error.validation !== undefined) {
+    const details = error.validation.map((issue) => ({
+      path: `${error.validationContext ?? 'body'}${issue.instancePath}`,
+      message: issue.message ?? 'is invalid',
+    }));
+    return new GatewayError('REQ_4000', { details, cause: error });
+  }
+  if (mapped !== undefined) return new GatewayError(mapped, { cause: error });
+  // secure-json-parse raises a plain SyntaxError with statusCode 400 for malformed JSON.
+  if (error instanceof SyntaxError && error.statusCode === 400) return new GatewayError('REQ_4001', { cause: error });
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new GatewayError('REQ_4000', { message: error.message, cause: error });
+  }
+  return new GatewayError('GATEWAY_9000', { cause: error });
+}
+
+export function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
+  return reply
+    .status(error.status)
+    .headers(error.headers)
+    .type('application/json; charset=utf-8')
+    .send({ error: error.toObject(reply.request.id) });
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const gatewayError = classify(error);
+    if (gatewayError.status >= 500) request.log.error({ err: error, code: gatewayError.code }, 'request failed');
+    else request.log.info({ code: gatewayError.code, reason: error.message }, 'request refused');
+    // A reply whose headers already left (an SSE stream) cannot carry a JSON error any more.
+    if (reply.sent || reply.raw.headersSent) return;
+    return sendError(reply, gatewayError);
+  });
+  app.setNotFoundHandler((_request, reply) => sendError(reply, new GatewayError('REQ_4004')));
+}

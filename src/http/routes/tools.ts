@@ -1,0 +1,155 @@
+/**
+ * The direct tool API (no model involved): list the caller's tools, call one, and decide the
+ * confirmations that destructive calls wait for.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../../auth/identity.js';
+import type { GatewayConfig } from '../../config/schema.js';
+import { publicView, type ConfirmationDecision, type Confirmations, type PendingConfirmation } from '../../runs/confirmations.js';
+import type { ToolService, VisibleTool } from '../../upstream/tool-service.js';
+import { identityOf } from '../authenticate.js';
+
+/** Lets agent runs take over decisions on confirmations that pause a run. */
+export type RunDecisionHandler = (identity: Identity, pending: PendingConfirmation, decision: ConfirmationDecision, request: FastifyRequest) => Promise<unknown>;
+
+const nameParam = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' } as const;
+
+export function toolView({ tool, decision }: VisibleTool): Record<string, unknown> {
+  return {
+    name: tool.name,
+    qualifiedName: tool.qualifiedName,
+    server: tool.server,
+    title: tool.title,
+    description: tool.description,
+    readOnly: tool.annotations?.readOnlyHint === true,
+    requiresConfirmation: decision.effect === 'confirm',
+    inputSchema: tool.inputSchema,
+  };
+}
+
+function traceparentOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.traceparent;
+  return typeof header === 'string' ? header : undefined;
+}
+
+export function registerToolRoutes(
+  app: FastifyInstance,
+  tools: ToolService,
+  confirmations: Confirmations,
+  config: GatewayConfig,
+  runDecisions: RunDecisionHandler | undefined,
+): void {
+  app.get('/api/me', async (request) => {
+    const identity = identityOf(request);
+    const visible = tools.visibleTools(identity);
+    return {
+      sub: identity.sub,
+      username: identity.username,
+      email: identity.email,
+      roles: identity.roles,
+      servers: tools.grantedServers(identity).map((server) => ({
+        name: server,
+        description: config.servers[server]?.description ?? '',
+        available: tools.catalogue.isAvailable(server),
+        tools: visible
+          .filter(({ tool }) => tool.server === server)
+          .map((entry) => {
+            const { name, qualifiedName, description, readOnly, requiresConfirmation } = toolView(entry);
+            return { name, qualifiedName, description, readOnly, requiresConfirmation };
+          }),
+      })),
+    };
+  });
+
+  app.get('/api/tools', async (request) => ({ tools: tools.visibleTools(identityOf(request)).map(toolView) }));
+
+  app.post<{ Params: { server: string; tool: string }; Body: { arguments?: Record<string, unknown> } }>(
+    '/api/tools/:server/:tool',
+    {
+      schema: {
+        params: { type: 'object', properties: { server: nameParam, tool: nameParam }, required: ['server', 'tool'] },
+        body: { type: 'object', additionalProperties: false, properties: { arguments: { type: 'object' } } },
+      },
+    },
+    async (request, reply) => {
+      const identity = identityOf(request);
+      const visible = await tools.authorize(identity, request.params.server, request.params.tool);
+      const args = request.body.arguments ?? {};
+      tools.validateArguments(visible.tool, args);
+      if (visible.decision.effect === 'confirm') {
+        const pending = await confirmations.create(identity, { server: visible.tool.server, tool: visible.tool.name, arguments: args });
+        tools.recordAudit({
+          event: 'confirmation',
+          sub: identity.sub,
+          username: identity.username,
+          roles: identity.roles,
+          server: pending.server,
+          tool: pending.tool,
+          arguments: args,
+          decision: 'confirm',
+          reason: visible.decision.reason,
+          outcome: 'pending',
+          requestId: request.id,
+          confirmationId: pending.id,
+        });
+        return reply.status(202).send({ confirmation: publicView(pending) });
+      }
+      const result = await tools.call(identity, visible, args, { requestId: request.id, traceparent: traceparentOf(request), signal: abortOnClose(reply) });
+      return { result };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/confirmations/:id', async (request) => {
+    const pending = await confirmations.get(identityOf(request), request.params.id);
+    return { confirmation: publicView(pending) };
+  });
+
+  app.post<{ Params: { id: string }; Body: { decision: ConfirmationDecision } }>(
+    '/api/confirmations/:id',
+    {
+      schema: {
+        body: { type: 'object', additionalProperties: false, required: ['decision'], properties: { decision: { type: 'string', enum: ['approve', 'reject'] } } },
+      },
+    },
+    async (request, reply) => {
+      const identity = identityOf(request);
+      const { decision } = request.body;
+      const pending = await confirmations.decide(identity, request.params.id, decision);
+      tools.recordAudit({
+        event: 'confirmation',
+        sub: identity.sub,
+        username: identity.username,
+        roles: identity.roles,
+        server: pending.server,
+        tool: pending.tool,
+        arguments: pending.arguments,
+        decision,
+        reason: 'human decision',
+        outcome: decision === 'approve' ? 'approved' : 'rejected',
+        requestId: request.id,
+        confirmationId: pending.id,
+        runId: pending.runId,
+      });
+      if (pending.runId !== undefined && runDecisions !== undefined) return runDecisions(identity, pending, decision, request);
+      if (decision === 'reject') return { status: 'rejected' };
+      // Roles may have changed since the call was requested: decide again with the approver's current token.
+      const visible = await tools.authorize(identity, pending.server, pending.tool);
+      const result = await tools.call(identity, visible, pending.arguments, {
+        requestId: request.id,
+        traceparent: traceparentOf(request),
+        confirmationId: pending.id,
+        signal: abortOnClose(reply),
+      });
+      return { status: 'approved', result };
+    },
+  );
+}
+
+/** Aborts the upstream call when the client goes away before the answer is written. */
+function abortOnClose(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  return controller.signal;
+}

@@ -1,0 +1,135 @@
+/** The `mcp-gateway` command line: start, check-config, dev-token. */
+import { parseArgs } from 'node:util';
+import { createGateway } from './app.js';
+import { demoConfig } from './config/demo-profile.js';
+import { ConfigError, loadConfigFile, parseConfig } from './config/load.js';
+import type { GatewayConfig } from './config/schema.js';
+import { registerDevRoutes } from './dev/dev-routes.js';
+import { startDemoStack, type DemoStack } from './dev/demo-stack.js';
+
+const USAGE = `Usage:
+  mcp-gateway start [--config FILE]      run the gateway (no config: the embedded demo profile)
+  mcp-gateway check-config FILE          validate a config file and list every problem
+  mcp-gateway dev-token USERNAME         print an access token for a demo user (demo gateway must be running)
+      [--gateway URL]                    the demo gateway (default http://127.0.0.1:$PORT or :8080)`;
+
+type Output = (line: string) => void;
+const out: Output = (line) => process.stdout.write(`${line}\n`);
+const err: Output = (line) => process.stderr.write(`${line}\n`);
+
+function withPortFromEnv(config: GatewayConfig, env: NodeJS.ProcessEnv): GatewayConfig {
+  if (env.PORT === undefined) return config;
+  return { ...config, server: { ...config.server, port: Number(env.PORT) } };
+}
+
+async function start(configFile: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
+  let config: GatewayConfig;
+  let demo: DemoStack | undefined;
+  if (configFile === undefined) {
+    const useRealModel = (env.ANTHROPIC_API_KEY ?? '') !== '';
+    out('Running the embedded demo profile: dev identity provider, sample MCP servers, in-memory store (no config file given).');
+    if (!useRealModel) {
+      out('*** ANTHROPIC_API_KEY is not set: answers come from the SIMULATED model, not from Claude. ***');
+    }
+    const port = env.PORT === undefined ? 8080 : Number(env.PORT);
+    demo = await startDemoStack({
+      gatewayUrl: `http://127.0.0.1:${port}`,
+      useRealModel,
+      firstTokenMs: Number(env.SIM_LLM_FIRST_TOKEN_MS ?? 200),
+      tokenDelayMs: Number(env.SIM_LLM_TOKEN_DELAY_MS ?? 20),
+    });
+    config = parseConfig(demoConfig(demo.endpoints, env), env);
+  } else {
+    config = withPortFromEnv(await loadConfigFile(configFile, env), env);
+  }
+
+  const stack = demo;
+  const gateway = await createGateway(config, {
+    processMetrics: true,
+    extraRoutes: stack === undefined ? undefined : (app) => registerDevRoutes(app, stack),
+  });
+  const url = await gateway.listen();
+  gateway.app.log.info({ url, profile: stack === undefined ? configFile : 'embedded-demo' }, 'gateway ready');
+  if (stack !== undefined) {
+    const { endpoints } = stack;
+    out(`Gateway:          ${url}`);
+    out(`Dev issuer:       ${endpoints.issuerUrl}`);
+    for (const [name, serverUrl] of Object.entries(endpoints.servers)) out(`MCP server ${name.padEnd(8)}${serverUrl}`);
+    out(`Model:            ${endpoints.simulatedModelUrl ?? 'Anthropic API'}${endpoints.simulatedModelUrl === undefined ? '' : ' (simulated)'}`);
+    out(`Try:              TOKEN=$(npx mcp-gateway dev-token alice.chen) && curl -H "Authorization: Bearer $TOKEN" ${url}/api/me`);
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      gateway.app.log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await gateway.close();
+  await stack?.close();
+  return 0;
+}
+
+async function checkConfig(file: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
+  if (file === undefined) {
+    err(USAGE);
+    return 2;
+  }
+  await loadConfigFile(file, env);
+  out(`${file}: valid`);
+  return 0;
+}
+
+async function devToken(username: string | undefined, gatewayUrl: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
+  if (username === undefined) {
+    err(USAGE);
+    return 2;
+  }
+  const base = gatewayUrl ?? env.MCP_GATEWAY_URL ?? `http://127.0.0.1:${env.PORT ?? '8080'}`;
+  const infoResponse = await fetch(`${base}/dev/info`).catch((error: unknown) => {
+    throw new Error(`cannot reach the demo gateway at ${base} (${String(error)}); start it with npm start`);
+  });
+  if (!infoResponse.ok) throw new Error(`${base} is not running the embedded demo profile (GET /dev/info answered ${infoResponse.status})`);
+  const info = (await infoResponse.json()) as { tokenEndpoint: string; clientId: string; users: string[] };
+  if (!info.users.includes(username)) throw new Error(`unknown demo user ${username}; choose one of: ${info.users.join(', ')}`);
+  const tokenResponse = await fetch(info.tokenEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', username, password: 'demo', client_id: info.clientId }),
+  });
+  if (!tokenResponse.ok) throw new Error(`the dev issuer refused: ${tokenResponse.status} ${await tokenResponse.text()}`);
+  const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+  out(token);
+  return 0;
+}
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c' }, gateway: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, argument] = positionals;
+  try {
+    switch (command) {
+      case 'start':
+        return await start(values.config, env);
+      case 'check-config':
+        return await checkConfig(argument ?? values.config, env);
+      case 'dev-token':
+        return await devToken(argument, values.gateway, env);
+      default:
+        (values.help === true ? out : err)(USAGE);
+        return values.help === true ? 0 : 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) err(problem);
+      return 1;
+    }
+    err(`mcp-gateway: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

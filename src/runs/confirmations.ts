@@ -1,0 +1,101 @@
+/**
+ * Human confirmation of destructive tool calls. A confirmation is bound to its owner and to a hash
+ * of server + tool + arguments, lives in the store with a TTL, and is single use: the decision takes
+ * it atomically, so two concurrent approvals execute the call once. Ids reveal nothing: anyone but
+ * the owner is told it does not exist.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Identity } from '../auth/identity.js';
+import { GatewayError } from '../errors.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Store } from '../store/types.js';
+import { canonicalJson } from '../util/canonical-json.js';
+
+export type ConfirmationDecision = 'approve' | 'reject';
+
+export interface PendingConfirmation {
+  id: string;
+  sub: string;
+  server: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  bindingHash: string;
+  createdAt: string;
+  expiresAt: string;
+  /** Set when the confirmation pauses an agent run. */
+  runId?: string;
+  callId?: string;
+}
+
+const pendingKey = (id: string): string => `confirm:${id}`;
+const decidedKey = (id: string): string => `confirm-decided:${id}`;
+
+export function bindingHash(server: string, tool: string, args: unknown): string {
+  return createHash('sha256').update(canonicalJson({ server, tool, arguments: args })).digest('hex');
+}
+
+export function publicView(pending: PendingConfirmation): Record<string, unknown> {
+  return { id: pending.id, server: pending.server, tool: pending.tool, arguments: pending.arguments, expiresAt: pending.expiresAt, runId: pending.runId };
+}
+
+export class Confirmations {
+  constructor(
+    private readonly store: Store,
+    private readonly ttlMs: number,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async create(identity: Identity, call: { server: string; tool: string; arguments: Record<string, unknown>; runId?: string; callId?: string }): Promise<PendingConfirmation> {
+    const now = Date.now();
+    const pending: PendingConfirmation = {
+      id: randomUUID(),
+      sub: identity.sub,
+      server: call.server,
+      tool: call.tool,
+      arguments: call.arguments,
+      bindingHash: bindingHash(call.server, call.tool, call.arguments),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.ttlMs).toISOString(),
+      ...(call.runId === undefined ? {} : { runId: call.runId, callId: call.callId }),
+    };
+    await this.store.set(pendingKey(pending.id), JSON.stringify(pending), { ttlMs: this.ttlMs });
+    this.metrics.confirmations.inc({ event: 'created' });
+    return pending;
+  }
+
+  /** The owner's pending confirmation; 404 for anyone else, for expired and for unknown ids alike. */
+  async get(identity: Identity, id: string): Promise<PendingConfirmation> {
+    const raw = await this.store.get(pendingKey(id));
+    const pending = raw === null ? undefined : (JSON.parse(raw) as PendingConfirmation);
+    if (pending === undefined || pending.sub !== identity.sub) {
+      const decided = await this.store.get(decidedKey(id));
+      if (decided !== null && (JSON.parse(decided) as { sub: string }).sub === identity.sub) throw new GatewayError('CONFIRM_5002');
+      throw new GatewayError('CONFIRM_5001');
+    }
+    return pending;
+  }
+
+  /**
+   * Takes the decision: exactly one caller wins the atomic take; a loser learns it was already decided.
+   * The binding hash is re-checked so what runs is exactly what was confirmed.
+   */
+  async decide(identity: Identity, id: string, decision: ConfirmationDecision): Promise<PendingConfirmation> {
+    await this.get(identity, id);
+    const raw = await this.store.take(pendingKey(id));
+    if (raw === null) throw new GatewayError('CONFIRM_5002');
+    const pending = JSON.parse(raw) as PendingConfirmation;
+    if (pending.bindingHash !== bindingHash(pending.server, pending.tool, pending.arguments)) {
+      throw new GatewayError('CONFIRM_5001', { message: 'The confirmation does not match its call' });
+    }
+    await this.store.set(decidedKey(id), JSON.stringify({ sub: pending.sub, decision }), { ttlMs: this.ttlMs });
+    this.metrics.confirmations.inc({ event: decision === 'approve' ? 'approved' : 'rejected' });
+    return pending;
+  }
+
+  /** Withdraws a confirmation (its run was cancelled or expired); returns whether it was still pending. */
+  async withdraw(id: string): Promise<boolean> {
+    const raw = await this.store.take(pendingKey(id));
+    if (raw !== null) this.metrics.confirmations.inc({ event: 'withdrawn' });
+    return raw !== null;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The tool catalogue: every upstream server's tools, refreshed on `tools/list_changed` and on a
+ * timer, exposed under stable qualified names. Tool definitions are pinned on first sight (in the
+ * store, so every replica agrees): a later change is logged, listed for admins and — when
+ * `upstream.pinning` is `hide` — keeps the tool hidden until a gateway admin approves it.
+ */
+import { createHash } from 'node:crypto';
+import type { Tool } from '@modelcontextprotocol/client';
+import type { FastifyBaseLogger } from 'fastify';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Store } from '../store/types.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { NameTable } from './names.js';
+import type { UpstreamServer } from './upstream-server.js';
+
+export interface ToolAnnotationsView {
+  readonly title?: string;
+  readonly readOnlyHint?: boolean;
+  readonly destructiveHint?: boolean;
+  readonly idempotentHint?: boolean;
+  readonly openWorldHint?: boolean;
+}
+
+export interface CatalogueTool {
+  readonly server: string;
+  readonly name: string;
+  readonly qualifiedName: string;
+  readonly title: string | undefined;
+  readonly description: string;
+  readonly inputSchema: Record<string, unknown>;
+  readonly annotations: ToolAnnotationsView | undefined;
+  /** sha256 of the canonical definition; changes whenever description, schema or annotations do. */
+  readonly fingerprint: string;
+  /** True when the definition differs from the pinned one (and pinning is not off). */
+  readonly changed: boolean;
+}
+
+export interface PinChange {
+  server: string;
+  tool: string;
+  pinnedFingerprint: string;
+  currentFingerprint: string;
+  detectedAt: string;
+}
+
+const pinKey = (server: string, tool: string): string => `pin:${server}:${tool}`;
+
+export function fingerprintOf(tool: Pick<Tool, 'description' | 'inputSchema' | 'annotations' | 'title' | 'outputSchema'>): string {
+  const definition = { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, outputSchema: tool.outputSchema, annotations: tool.annotations };
+  return createHash('sha256').update(canonicalJson(definition)).digest('hex');
+}
+
+export class Catalogue {
+  private entries = new Map<string, CatalogueTool[]>();
+  private names = new NameTable();
+  private readonly changes = new Map<string, PinChange>();
+  private readonly listed = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly refreshing = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly servers: ReadonlyMap<string, UpstreamServer>,
+    private readonly config: GatewayConfig['upstream'],
+    private readonly store: Store,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+    private readonly serviceHeaders: (server: string) => Promise<Record<string, string>>,
+  ) {}
+
+  /** Loads every server's tools in the background and keeps them fresh; never blocks start-up. */
+  start(): void {
+    void this.refreshAll();
+    this.timer = setInterval(() => void this.refreshAll(), this.config.catalogueRefreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  refreshAll(): Promise<void> {
+    return Promise.all([...this.servers.keys()].map((server) => this.refresh(server))).then(() => undefined);
+  }
+
+  /** Re-lists one server's tools; concurrent requests for the same server share one listing. */
+  refresh(server: string): Promise<void> {
+    let pending = this.refreshing.get(server);
+    if (pending === undefined) {
+      pending = this.load(server).finally(() => this.refreshing.delete(server));
+      this.refreshing.set(server, pending);
+    }
+    return pending;
+  }
+
+  /** Whether the server answered its last listing and its breaker is closed. */
+  isAvailable(server: string): boolean {
+    const upstream = this.servers.get(server);
+    return upstream !== undefined && this.listed.has(server) && !upstream.resilience.isOpen && upstream.status().ok;
+  }
+
+  serverNames(): string[] {
+    return [...this.servers.keys()].sort();
+  }
+
+  /** Every usable tool, in a deterministic order (server, then tool name). */
+  tools(): CatalogueTool[] {
+    return this.serverNames().flatMap((server) => (this.entries.get(server) ?? []).filter((tool) => !(tool.changed && this.config.pinning === 'hide')));
+  }
+
+  toolsOf(server: string): CatalogueTool[] {
+    return this.tools().filter((tool) => tool.server === server);
+  }
+
+  find(server: string, tool: string): CatalogueTool | undefined {
+    return this.tools().find((entry) => entry.server === server && entry.name === tool);
+  }
+
+  resolve(qualifiedName: string): CatalogueTool | undefined {
+    const address = this.names.resolve(qualifiedName);
+    return address === undefined ? undefined : this.find(address.server, address.tool);
+  }
+
+  pinChanges(): PinChange[] {
+    return [...this.changes.values()];
+  }
+
+  /** A gateway admin accepts a changed definition: it becomes the new pin on every replica. */
+  async approve(server: string, tool: string): Promise<boolean> {
+    const current = (this.entries.get(server) ?? []).find((entry) => entry.name === tool);
+    if (current === undefined) return false;
+    await this.store.set(pinKey(server, tool), current.fingerprint);
+    this.changes.delete(`${server}/${tool}`);
+    await this.refresh(server);
+    return true;
+  }
+
+  private async load(server: string): Promise<void> {
+    const upstream = this.servers.get(server);
+    if (upstream === undefined) return;
+    try {
+      const tools = await upstream.listTools(await this.serviceHeaders(server));
+      const entries = await Promise.all(tools.map((tool) => this.entryFor(server, tool)));
+      this.entries.set(server, entries);
+      this.listed.add(server);
+      this.metrics.upstreamUp.set({ server }, 1);
+      this.rebuildNames();
+    } catch (error) {
+      this.listed.delete(server);
+      this.metrics.upstreamUp.set({ server }, 0);
+      this.log.warn({ server, err: error }, 'could not list upstream tools');
+    }
+  }
+
+  private async entryFor(server: string, tool: Tool): Promise<CatalogueTool> {
+    const fingerprint = fingerprintOf(tool);
+    let changed = false;
+    if (this.config.pinning !== 'off') {
+      const key = pinKey(server, tool.name);
+      const firstSight = await this.store.set(key, fingerprint, { onlyIfAbsent: true }).catch(() => false);
+      const pinned = firstSight ? fingerprint : await this.store.get(key).catch(() => null);
+      changed = pinned !== null && pinned !== fingerprint;
+      const changeKey = `${server}/${tool.name}`;
+      if (changed && pinned !== null && this.changes.get(changeKey)?.currentFingerprint !== fingerprint) {
+        this.changes.set(changeKey, { server, tool: tool.name, pinnedFingerprint: pinned, currentFingerprint: fingerprint, detectedAt: new Date().toISOString() });
+        this.log.warn({ server, tool: tool.name, pinning: this.config.pinning }, 'tool definition changed since it was pinned');
+      }
+      if (!changed) this.changes.delete(changeKey);
+    }
+    return {
+      server,
+      name: tool.name,
+      qualifiedName: this.names.nameOf(server, tool.name) ?? '',
+      title: tool.title ?? tool.annotations?.title,
+      description: tool.description ?? '',
+      inputSchema: tool.inputSchema as Record<string, unknown>,
+      annotations: tool.annotations,
+      fingerprint,
+      changed,
+    };
+  }
+
+  private rebuildNames(): void {
+    const all = [...this.entries.entries()].flatMap(([server, tools]) =>
+      tools.map((tool) => ({ server, tool: tool.name, unprefixed: this.servers.get(server)?.config.unprefixed ?? false })),
+    );
+    this.names = NameTable.build(all);
+    const renamed = new Map<string, CatalogueTool[]>();
+    for (const [server, tools] of this.entries) {
+      renamed.set(server, tools.map((tool) => ({ ...tool, qualifiedName: this.names.nameOf(server, tool.name) ?? tool.name })));
+    }
+    this.entries = renamed;
+  }
+}

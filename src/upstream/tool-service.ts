@@ -1,0 +1,188 @@
+/**
+ * The upstream layer as the rest of the gateway sees it: which tools an identity may see, the
+ * policy decision for one tool, and the guarded call itself (argument validation, identity
+ * assertion, trace context, resilience, metrics, audit). Direct calls, agent runs and the MCP
+ * endpoint all go through here.
+ */
+import type { CallToolResult } from '@modelcontextprotocol/client';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Identity } from '../auth/identity.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
+import { AuditLog } from '../ops/audit.js';
+import type { Metrics } from '../ops/metrics.js';
+import { childTraceContext, tracer } from '../ops/tracing.js';
+import { decide, isVisible, policyTable, type Decision, type PolicyTable } from '../policy/decide.js';
+import type { Store } from '../store/types.js';
+import { ArgumentValidator } from './argument-validator.js';
+import { Catalogue, type CatalogueTool } from './catalogue.js';
+import type { AssertionSigner } from './identity-assertion.js';
+import { UpstreamServer } from './upstream-server.js';
+
+/** The identity the gateway uses for its own traffic (listing tools): no roles, never a user. */
+const SERVICE_IDENTITY: Identity = Object.freeze({
+  sub: 'mcp-gateway',
+  username: 'mcp-gateway',
+  email: undefined,
+  roles: Object.freeze([]),
+  sid: undefined,
+  jti: undefined,
+  exp: Number.MAX_SAFE_INTEGER,
+  iat: undefined,
+});
+
+export interface VisibleTool {
+  readonly tool: CatalogueTool;
+  readonly decision: Decision;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  requestId: string;
+  /** The caller's W3C traceparent, if any. */
+  traceparent?: string | undefined;
+  runId?: string;
+  confirmationId?: string;
+}
+
+export class ToolService {
+  readonly catalogue: Catalogue;
+  private readonly servers = new Map<string, UpstreamServer>();
+  private readonly validator: ArgumentValidator = new ArgumentValidator();
+  private readonly audit: AuditLog;
+  private readonly table: PolicyTable;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly signer: AssertionSigner,
+    store: Store,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.table = policyTable(config);
+    this.audit = new AuditLog(log);
+    for (const [name, serverConfig] of Object.entries(config.servers)) {
+      this.servers.set(
+        name,
+        new UpstreamServer(name, serverConfig, config.upstream, metrics, log, () => this.headersFor(SERVICE_IDENTITY, name, undefined), () => {
+          void this.catalogue.refresh(name);
+        }),
+      );
+    }
+    this.catalogue = new Catalogue(this.servers, config.upstream, store, metrics, log, (server) => this.headersFor(SERVICE_IDENTITY, server, undefined));
+  }
+
+  start(): void {
+    this.catalogue.start();
+  }
+
+  async close(): Promise<void> {
+    this.catalogue.stop();
+    await Promise.all([...this.servers.values()].map((server) => server.close()));
+  }
+
+  serverStatus(name: string): { ok: boolean; detail?: string } {
+    return this.servers.get(name)?.status() ?? { ok: false, detail: 'not configured' };
+  }
+
+  decisionFor(identity: Identity, tool: CatalogueTool): Decision {
+    return decide(identity.roles, tool.server, tool, this.table);
+  }
+
+  /** Tools this identity may see (allow or confirm), in the catalogue's deterministic order. */
+  visibleTools(identity: Identity): VisibleTool[] {
+    return this.catalogue
+      .tools()
+      .map((tool) => ({ tool, decision: this.decisionFor(identity, tool) }))
+      .filter(({ decision }) => isVisible(decision));
+  }
+
+  /** Servers the identity's roles grant, whether or not they are up. */
+  grantedServers(identity: Identity): string[] {
+    return this.catalogue.serverNames().filter((server) => this.config.servers[server]?.roles.some((role) => identity.roles.includes(role)) === true);
+  }
+
+  /** Resolves server/tool for a caller; unknown → 404, not allowed → 403. */
+  async authorize(identity: Identity, server: string, toolName: string): Promise<VisibleTool> {
+    if (this.servers.get(server) === undefined) throw new GatewayError('MCP_2004', { details: { server } });
+    let tool = this.catalogue.find(server, toolName);
+    if (tool === undefined && !this.catalogue.isAvailable(server)) {
+      // The catalogue may not have reached this server yet (start-up, or it was down): try once now.
+      await this.catalogue.refresh(server);
+      tool = this.catalogue.find(server, toolName);
+      if (tool === undefined && !this.catalogue.isAvailable(server)) throw new GatewayError('MCP_2003', { details: { server } });
+    }
+    if (tool === undefined) throw new GatewayError('MCP_2005', { details: { server, tool: toolName } });
+    const decision = this.decisionFor(identity, tool);
+    if (decision.effect === 'hidden') throw new GatewayError('MCP_2005', { details: { server, tool: toolName } });
+    if (decision.effect === 'deny') throw new GatewayError('AUTH_1004', { details: { server, tool: toolName, reason: decision.reason } });
+    return { tool, decision };
+  }
+
+  /** Validates arguments against the tool's schema without calling anything. */
+  validateArguments(tool: CatalogueTool, args: unknown): asserts args is Record<string, unknown> {
+    this.validator.validate(tool.fingerprint, tool.inputSchema, args);
+  }
+
+  /**
+   * Calls a tool the caller has been authorised for (the confirmation step, if any, already done).
+   * Returns the upstream CallToolResult, which may itself report a tool-level error (isError).
+   */
+  async call(identity: Identity, visible: VisibleTool, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+    const { tool, decision } = visible;
+    this.validateArguments(tool, args);
+    const upstream = this.servers.get(tool.server);
+    if (upstream === undefined) throw new GatewayError('MCP_2004', { details: { server: tool.server } });
+    const annotations = tool.annotations;
+    const safeToRepeat = annotations?.readOnlyHint === true || annotations?.idempotentHint === true;
+    const started = performance.now();
+    return tracer.startActiveSpan(`mcp.tools/call ${tool.server}/${tool.name}`, async (span) => {
+      const trace = childTraceContext(options.traceparent, span);
+      let outcome = 'error';
+      try {
+        const headers = { ...(await this.headersFor(identity, tool.server, options.requestId)), traceparent: trace.traceparent };
+        const result = await upstream.callTool(tool.name, args, { headers, signal: options.signal, safeToRepeat });
+        outcome = result.isError === true ? 'tool_error' : 'ok';
+        return result;
+      } catch (error) {
+        outcome = options.signal?.aborted === true ? 'cancelled' : error instanceof GatewayError ? error.code : 'error';
+        throw error;
+      } finally {
+        const durationMs = performance.now() - started;
+        span.setAttribute('mcp.outcome', outcome);
+        span.end();
+        this.metrics.toolCalls.inc({ server: tool.server, tool: tool.name, outcome });
+        this.metrics.toolCallDuration.observe({ server: tool.server }, durationMs / 1000);
+        this.audit.record({
+          event: 'tool_call',
+          sub: identity.sub,
+          username: identity.username,
+          roles: identity.roles,
+          server: tool.server,
+          tool: tool.name,
+          arguments: args,
+          decision: decision.effect,
+          reason: decision.reason,
+          outcome,
+          durationMs: Math.round(durationMs),
+          traceId: trace.traceId,
+          requestId: options.requestId,
+          runId: options.runId,
+          confirmationId: options.confirmationId,
+        });
+      }
+    });
+  }
+
+  recordAudit(entry: Parameters<AuditLog['record']>[0]): void {
+    this.audit.record(entry);
+  }
+
+  private async headersFor(identity: Identity, server: string, requestId: string | undefined): Promise<Record<string, string>> {
+    const assertion = await this.signer.assertionFor(identity, server);
+    const headerName = this.config.upstream.assertion.header;
+    const headers: Record<string, string> = { [headerName]: headerName.toLowerCase() === 'authorization' ? `Bearer ${assertion}` : assertion };
+    if (requestId !== undefined) headers['x-request-id'] = requestId;
+    return headers;
+  }
+}
