@@ -126,7 +126,7 @@ const upstreamServer = z.object({
 const llmSection = z
   .object({
     provider: z.literal('anthropic').default('anthropic'),
-    model: z.string().min(1).default('claude-sonnet-4-5'),
+    model: z.string().min(1).default('claude-sonnet-4-6'),
     maxTokens: positiveInt.default(4_096),
     apiKey: z.string().optional(),
     baseURL: httpUrl.optional(),
