@@ -1,0 +1,19 @@
+import type { StoreConfig } from '../config/schema.js';
+import { silentLogger, type StoreLogger } from './logger.js';
+import { MemoryStore } from './memory-store.js';
+import { RedisStore } from './redis-store.js';
+import type { Store } from './types.js';
+
+/**
+ * Builds the configured store. A Redis store is given up to `connectTimeoutMs` to become ready but
+ * is returned even when Redis is down: the gateway starts, readiness reports the store down, and
+ * the connections keep retrying in the background.
+ */
+export async function createStore(config: StoreConfig, logger: StoreLogger = silentLogger): Promise<Store> {
+  if (config.driver === 'memory') return new MemoryStore({ logger });
+  const store = new RedisStore(config, { logger });
+  if (!(await store.waitUntilReady(config.connectTimeoutMs))) {
+    logger.warn({ timeoutMs: config.connectTimeoutMs }, 'Redis not ready at start-up; continuing while it reconnects');
+  }
+  return store;
+}

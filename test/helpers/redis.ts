@@ -1,0 +1,131 @@
+/**
+ * Real Redis for tests: the shared instance every integration test uses (found or spawned once by
+ * global-setup.ts), private instances a test may stop and restart, and per-file key prefixes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+
+export interface RedisHandle {
+  url: string;
+  /** Stops the Redis this handle started; a no-op for one that was already running. */
+  stop: () => Promise<void>;
+}
+
+export interface PrivateRedis extends RedisHandle {
+  port: number;
+  /** Starts the server again on the same port (stopping it first if it is running). */
+  restart: () => Promise<void>;
+}
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+const START_TIMEOUT_MS = 10_000;
+
+/** The shared test Redis: TEST_REDIS_URL or REDIS_URL, else a local default, else one spawned for the run. */
+export async function ensureRedis(): Promise<RedisHandle> {
+  const candidates = [process.env.TEST_REDIS_URL, process.env.REDIS_URL, DEFAULT_URL].filter(
+    (url): url is string => url !== undefined && url !== '',
+  );
+  for (const url of candidates) {
+    if (await answersPing(url)) return { url, stop: () => Promise.resolve() };
+  }
+  const server = await startServer(await freePort());
+  return { url: server.url, stop: () => server.stop() };
+}
+
+/** A dedicated redis-server that only the calling test uses, so it may stop it mid-run. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  let server = await startServer(port);
+  return {
+    url: server.url,
+    port,
+    stop: () => server.stop(),
+    restart: async () => {
+      await server.stop();
+      server = await startServer(port);
+    },
+  };
+}
+
+/** A key prefix no other test file (or run) shares, e.g. `test:store:1a2b3c4d:`. */
+export function uniquePrefix(name: string): string {
+  return `test:${name}:${randomBytes(4).toString('hex')}:`;
+}
+
+/** Removes every key under a prefix, so tests leave a shared (developer's) Redis clean. */
+export async function deletePrefixedKeys(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true });
+  try {
+    await client.connect();
+    for await (const batch of client.scanStream({ match: `${prefix}*`, count: 500 })) {
+      const keys = batch as string[];
+      if (keys.length > 0) await client.unlink(...keys);
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function answersPing(url: string): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => undefined); // a refused connection is the answer, not a failure
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Binds port 0 to let the OS pick a free port, then releases it for redis-server. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function startServer(port: number): Promise<RedisHandle> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  let failure: Error | undefined;
+  child.once('error', (error) => {
+    failure = error;
+  });
+  // `once` also rejects on 'error' (e.g. redis-server not installed); that case is reported below.
+  const exited = once(child, 'exit').catch(() => undefined);
+  const url = `redis://127.0.0.1:${port}`;
+  const stop = (): Promise<void> => stopProcess(child, exited);
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await answersPing(url))) {
+    if (failure !== undefined || child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`redis-server did not start on port ${port}${failure ? `: ${failure.message}` : ''}`);
+    }
+    await delay(50);
+  }
+  return { url, stop };
+}
+
+/** Kills exactly the process this helper spawned and waits for it to exit. */
+async function stopProcess(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  await exited;
+}
