@@ -58,6 +58,7 @@ export class Catalogue {
   private readonly listed = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly refreshing = new Map<string, Promise<void>>();
+  private initialLoad: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly servers: ReadonlyMap<string, UpstreamServer>,
@@ -70,13 +71,18 @@ export class Catalogue {
 
   /** Loads every server's tools in the background and keeps them fresh; never blocks start-up. */
   start(): void {
-    void this.refreshAll();
+    this.initialLoad = this.refreshAll();
     this.timer = setInterval(() => void this.refreshAll(), this.config.catalogueRefreshMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /** Resolves once the first listing of every server has finished (succeeded or failed). */
+  loaded(): Promise<void> {
+    return this.initialLoad;
   }
 
   refreshAll(): Promise<void> {

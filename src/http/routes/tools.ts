@@ -41,6 +41,7 @@ export function registerToolRoutes(
 ): void {
   app.get('/api/me', async (request) => {
     const identity = identityOf(request);
+    await tools.catalogue.loaded();
     const visible = tools.visibleTools(identity);
     return {
       sub: identity.sub,
@@ -61,7 +62,10 @@ export function registerToolRoutes(
     };
   });
 
-  app.get('/api/tools', async (request) => ({ tools: tools.visibleTools(identityOf(request)).map(toolView) }));
+  app.get('/api/tools', async (request) => {
+    await tools.catalogue.loaded();
+    return { tools: tools.visibleTools(identityOf(request)).map(toolView) };
+  });
 
   app.post<{ Params: { server: string; tool: string }; Body: { arguments?: Record<string, unknown> } }>(
     '/api/tools/:server/:tool',
