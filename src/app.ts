@@ -13,7 +13,15 @@ import { registerHealthRoutes } from './http/routes/health.js';
 import { registerBackchannelLogout, registerRevocationAdminRoutes } from './http/routes/revocations.js';
 import { registerToolRoutes } from './http/routes/tools.js';
 import { registerJwksRoute, registerPinAdminRoutes } from './http/routes/upstream-admin.js';
+import { registerRunRoutes } from './http/routes/runs.js';
+import { SseRegistry } from './http/sse.js';
+import { AnthropicProvider } from './llm/anthropic-provider.js';
+import { AgentLoop } from './runs/agent-loop.js';
 import { Confirmations } from './runs/confirmations.js';
+import { Conversations } from './runs/conversations.js';
+import { RunManager } from './runs/run-manager.js';
+import { RunStore } from './runs/run-store.js';
+import { TokenBudget } from './runs/token-budget.js';
 import { AssertionSigner, loadSigningKey } from './upstream/identity-assertion.js';
 import { ToolService } from './upstream/tool-service.js';
 import { Health } from './ops/health.js';
@@ -39,6 +47,8 @@ export interface Gateway {
   readonly revocations: RevocationMirror;
   readonly tools: ToolService;
   readonly signer: AssertionSigner;
+  readonly runs: RunManager;
+  readonly sse: SseRegistry;
   /** Starts listening; resolves with the base URL. */
   listen(): Promise<string>;
   /** Graceful shutdown: not ready → stop accepting → drain → close dependencies. */
@@ -90,6 +100,26 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   }
   const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics);
 
+  const model = new AnthropicProvider(config.llm);
+  // A rejected API key degrades the instance (direct tool calls still work) and shows before any query fails.
+  health.register({ name: 'model', kind: 'soft', check: () => model.credentialStatus() });
+  void model.credentialStatus();
+  const runStore = new RunStore(store, config.runs.ttlMs);
+  const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns);
+  const loop = new AgentLoop({
+    runs: runStore,
+    tools,
+    model,
+    confirmations,
+    conversations,
+    budget: new TokenBudget(store),
+    config,
+    metrics,
+    log: app.log,
+  });
+  const runs = new RunManager({ store, runs: runStore, loop, confirmations, conversations, config, metrics, log: app.log });
+  const sse = new SseRegistry(config.sse, metrics);
+
   registerHealthRoutes(app, health, config.metrics.enabled ? metrics : undefined);
   registerJwksRoute(app, signer);
   await registerBackchannelLogout(app, verifier, revocations, config);
@@ -98,14 +128,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     api.addHook('onRequest', authHook(auth));
     registerRevocationAdminRoutes(api, revocations, config);
     registerPinAdminRoutes(api, tools, config);
-    registerToolRoutes(api, tools, confirmations, config, undefined);
+    registerToolRoutes(api, tools, confirmations, config, (identity, pending, decision) => runs.decide(identity, pending, decision));
+    registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config });
   });
   tools.start();
   if (deps.extraRoutes !== undefined) await deps.extraRoutes(app);
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
+    // Not ready → no new runs → running ones get the grace period → readers told to reconnect elsewhere.
     health.markShuttingDown();
+    await runs.shutdown(config.shutdown.graceMs);
+    sse.closeAll();
     lifetime.abort();
     await app.close();
     await tools.close();
@@ -123,6 +157,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     revocations,
     tools,
     signer,
+    runs,
+    sse,
     async listen() {
       await app.listen({ host: config.server.host, port: config.server.port });
       const address = app.server.address();

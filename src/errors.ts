@@ -49,6 +49,7 @@ export const ERROR_CATALOGUE = {
   // Runs (6xxx)
   RUN_6001: { status: 404, retryable: false, message: 'No such run' },
   RUN_6002: { status: 409, retryable: false, message: 'The run has already finished' },
+  RUN_6003: { status: 504, retryable: true, message: 'The run did not finish within its deadline' },
 
   // The gateway itself (9xxx)
   GATEWAY_9000: { status: 500, retryable: true, message: 'Internal error' },

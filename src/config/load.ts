@@ -17,12 +17,13 @@ const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * Replaces `${NAME}` and `${NAME:-default}` in every string of a parsed document. Interpolating after
  * parsing (not in the raw text) means a secret containing YAML syntax cannot change the document's shape.
  */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = [], missing: string[] = []): unknown {
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = [], missing: Map<string, string[]> = new Map()): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
       const resolved = env[name] ?? fallback;
       if (resolved === undefined) {
-        missing.push(`${path.join('.') || '(root)'}: environment variable ${name} is not set`);
+        const where = pathOf(path);
+        missing.set(where, [...(missing.get(where) ?? []), name]);
         return '';
       }
       return resolved;
@@ -37,19 +38,29 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
   return value;
 }
 
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.') || '(root)';
+}
+
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return `${path || '(root)'}: ${issue.message}`;
+  return issues.flatMap((issue) => {
+    // Name each unknown key in its own path rather than one "(root): Unrecognized keys" line.
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${pathOf([...issue.path, key])}: unknown key`);
+    // A bad record key (e.g. a server name): zod's own message hides the rule it broke.
+    if (issue.code === 'invalid_key') return [`${pathOf(issue.path)}: ${issue.issues.map((inner) => inner.message).join('; ')}`];
+    return [`${pathOf(issue.path)}: ${issue.message}`];
   });
 }
 
 /** Validates an already-parsed config object; throws ConfigError listing every problem with its path. */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const missing: string[] = [];
+  const missing = new Map<string, string[]>();
   const interpolated = interpolateEnv(raw, env, [], missing);
   const result = configSchema.safeParse(interpolated);
-  const problems = [...missing, ...(result.success ? [] : formatIssues(result.error.issues))];
+  const missingProblems = [...missing].flatMap(([path, names]) => names.map((name) => `${path}: environment variable ${name} is not set`));
+  // A value whose variable is missing is meaningless; the schema's complaint about it would only add noise.
+  const schemaProblems = result.success ? [] : formatIssues(result.error.issues.filter((issue) => !missing.has(pathOf(issue.path))));
+  const problems = [...missingProblems, ...schemaProblems];
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;
 }

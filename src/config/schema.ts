@@ -1,7 +1,8 @@
 /**
  * The configuration schema: the single source of truth for every config key.
  * Types are inferred from it; `check-config` and `start` validate against it; the README's
- * configuration reference lists these keys.
+ * configuration reference lists these keys. Every object is strict: a misspelt key is reported,
+ * never silently ignored (a typo in e.g. `revocation.onStoreError` must not fall back to a default).
  */
 import { z } from 'zod';
 
@@ -27,7 +28,7 @@ const serverName = z.string().regex(/^[a-zA-Z0-9_-]{1,40}$/, 'must be 1-40 chara
 export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 const serverSection = z
-  .object({
+  .strictObject({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
     /** Public base URL of this gateway; the `iss` of identity assertions and the JWKS location. Defaults to http://host:port. */
@@ -35,18 +36,18 @@ const serverSection = z
     /** false, true, or the proxy addresses/CIDRs to trust for X-Forwarded-For. */
     trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
     bodyLimit: positiveInt.default(1_048_576),
-    cors: z.object({ origins: z.array(z.string()).default([]) }).prefault({}),
+    cors: z.strictObject({ origins: z.array(z.string()).default([]) }).prefault({}),
   })
   .prefault({});
 
 const loggingSection = z
-  .object({
+  .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     pretty: z.boolean().default(false),
   })
   .prefault({});
 
-const authSection = z.object({
+const authSection = z.strictObject({
   /** Accepted `iss` values; several are allowed for split-horizon DNS (internal vs public issuer URL). */
   issuers: z.array(httpUrl).min(1, 'must list at least one issuer'),
   jwksUri: httpUrl,
@@ -65,7 +66,7 @@ const authSection = z.object({
 });
 
 const revocationSection = z
-  .object({
+  .strictObject({
     /**
      * What to do when the store cannot be reached. Default fail-open: the mirror keeps serving the
      * revocations it already has (revocations are rare and tokens short-lived); fail-closed refuses
@@ -79,16 +80,16 @@ const revocationSection = z
   })
   .prefault({});
 
-const redisNode = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
+const redisNode = z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
 
 const storeSection = z
   .discriminatedUnion('driver', [
-    z.object({ driver: z.literal('memory') }),
-    z.object({
+    z.strictObject({ driver: z.literal('memory') }),
+    z.strictObject({
       driver: z.literal('redis'),
       url: redisUrl.optional(),
-      sentinel: z.object({ name: z.string().min(1), sentinels: z.array(redisNode).min(1), password: z.string().optional() }).optional(),
-      cluster: z.object({ nodes: z.array(redisNode).min(1) }).optional(),
+      sentinel: z.strictObject({ name: z.string().min(1), sentinels: z.array(redisNode).min(1), password: z.string().optional() }).optional(),
+      cluster: z.strictObject({ nodes: z.array(redisNode).min(1) }).optional(),
       password: z.string().optional(),
       keyPrefix: z.string().default('mcpgw:'),
       connectTimeoutMs: positiveInt.default(2_000),
@@ -101,7 +102,7 @@ const storeSection = z
     if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of url, sentinel or cluster', path: ['driver'] });
   });
 
-const toolRule = z.object({
+const toolRule = z.strictObject({
   /** Stricter roles for this tool; a user needs one of the server's roles AND one of these. */
   roles: roleList.optional(),
   /** Force (true) or waive (false) human confirmation, overriding the annotation-based default. */
@@ -110,7 +111,7 @@ const toolRule = z.object({
   hidden: z.boolean().optional(),
 });
 
-const upstreamServer = z.object({
+const upstreamServer = z.strictObject({
   url: httpUrl,
   description: z.string().default(''),
   /** Roles that may use this server (any one suffices). */
@@ -124,7 +125,7 @@ const upstreamServer = z.object({
 });
 
 const llmSection = z
-  .object({
+  .strictObject({
     provider: z.literal('anthropic').default('anthropic'),
     model: z.string().min(1).default('claude-sonnet-4-6'),
     maxTokens: positiveInt.default(4_096),
@@ -136,7 +137,7 @@ const llmSection = z
   })
   .prefault({});
 
-const rateTier = z.object({
+const rateTier = z.strictObject({
   name: z.string().min(1),
   /** A user is in this tier when they hold any of these roles; an empty list is the default tier. */
   roles: roleList,
@@ -146,7 +147,7 @@ const rateTier = z.object({
 });
 
 const limitsSection = z
-  .object({
+  .strictObject({
     /** Ordered most generous first; a user gets the first tier one of whose roles they hold. */
     tiers: z.array(rateTier).min(1).default([
       { name: 'executive', roles: ['executive'], queriesPerHour: 1000, requestsPerMinute: 1200, tokensPerDay: 5_000_000 },
@@ -169,7 +170,7 @@ const limitsSection = z
   });
 
 const sseSection = z
-  .object({
+  .strictObject({
     heartbeatMs: positiveInt.default(15_000),
     retryMs: positiveInt.default(2_000),
     /** Bytes a slow reader may fall behind before it is disconnected. */
@@ -178,7 +179,7 @@ const sseSection = z
   .prefault({});
 
 const runsSection = z
-  .object({
+  .strictObject({
     detachGraceMs: nonNegativeInt.default(5_000),
     ttlMs: positiveInt.default(3_600_000),
     conversationTtlMs: positiveInt.default(86_400_000),
@@ -187,7 +188,7 @@ const runsSection = z
   .prefault({});
 
 const confirmationsSection = z
-  .object({
+  .strictObject({
     ttlMs: positiveInt.default(300_000),
     /** Tools need confirmation when annotated destructiveHint, or when they lack readOnlyHint. */
     defaultRule: z.enum(['annotations', 'always', 'never']).default('annotations'),
@@ -195,16 +196,16 @@ const confirmationsSection = z
   .prefault({});
 
 const upstreamSection = z
-  .object({
+  .strictObject({
     connectTimeoutMs: positiveInt.default(5_000),
     callTimeoutMs: positiveInt.default(30_000),
-    retry: z.object({ attempts: positiveInt.max(10).default(3), baseMs: positiveInt.default(100), maxMs: positiveInt.default(5_000) }).prefault({}),
-    breaker: z.object({ consecutiveFailures: positiveInt.default(5), halfOpenAfterMs: positiveInt.default(10_000) }).prefault({}),
+    retry: z.strictObject({ attempts: positiveInt.max(10).default(3), baseMs: positiveInt.default(100), maxMs: positiveInt.default(5_000) }).prefault({}),
+    breaker: z.strictObject({ consecutiveFailures: positiveInt.default(5), halfOpenAfterMs: positiveInt.default(10_000) }).prefault({}),
     catalogueRefreshMs: positiveInt.default(60_000),
     /** What to do when a tool definition changes after first sight. */
     pinning: z.enum(['off', 'log', 'hide']).default('log'),
     assertion: z
-      .object({
+      .strictObject({
         ttlSec: positiveInt.max(60).default(60),
         /** PEM PKCS#8 private key (RS256 or ES256), or a file holding it. Generated at start when neither is set. */
         privateKeyPem: z.string().optional(),
@@ -218,10 +219,10 @@ const upstreamSection = z
   })
   .prefault({});
 
-const shutdownSection = z.object({ graceMs: nonNegativeInt.default(25_000) }).prefault({});
+const shutdownSection = z.strictObject({ graceMs: nonNegativeInt.default(25_000) }).prefault({});
 
 export const configSchema = z
-  .object({
+  .strictObject({
     server: serverSection,
     logging: loggingSection,
     auth: authSection,
@@ -235,9 +236,8 @@ export const configSchema = z
     confirmations: confirmationsSection,
     upstream: upstreamSection,
     shutdown: shutdownSection,
-    metrics: z.object({ enabled: z.boolean().default(true) }).prefault({}),
-  })
-  .strict();
+    metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  });
 
 export type GatewayConfigInput = z.input<typeof configSchema>;
 export type GatewayConfig = z.output<typeof configSchema>;

@@ -4,7 +4,7 @@
  */
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { loggerOptions } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -17,16 +17,17 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
     genReqId: requestIdFor,
-    requestIdLogLabel: 'requestId',
     // One access-log line per request (below) instead of Fastify's two.
-    disableRequestLogging: true,
-    // Long-lived SSE streams are closed by the gateway itself, not by an idle timer.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    // Longer than typical load-balancer idle timeouts, so the balancer closes first; SSE streams are ended by shutdown.
     keepAliveTimeout: 65_000,
-    forceCloseConnections: false,
     return503OnClosing: true,
   });
 
   installErrorHandling(app);
+  // The API speaks JSON only; Fastify's built-in text/plain parser would let a plain-text body reach
+  // JSON routes (and fail as a schema violation) instead of being refused as 415.
+  app.removeContentTypeParser('text/plain');
   await app.register(helmet, {
     // The API serves JSON and SSE; the console's CSP allows only its own scripts.
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], connectSrc: ["'self'"] } },

@@ -76,18 +76,25 @@ export class Confirmations {
   }
 
   /**
-   * Takes the decision: exactly one caller wins the atomic take; a loser learns it was already decided.
+   * Takes the decision: exactly one caller wins the atomic claim; a loser learns it was already decided.
+   * The claim (the decided marker) is written before the pending record is removed, so a concurrent
+   * reader on any replica sees either "pending" or "decided", never "unknown".
    * The binding hash is re-checked so what runs is exactly what was confirmed.
    */
   async decide(identity: Identity, id: string, decision: ConfirmationDecision): Promise<PendingConfirmation> {
     await this.get(identity, id);
+    const claimed = await this.store.set(decidedKey(id), JSON.stringify({ sub: identity.sub, decision }), { onlyIfAbsent: true, ttlMs: this.ttlMs });
+    if (!claimed) throw new GatewayError('CONFIRM_5002');
     const raw = await this.store.take(pendingKey(id));
-    if (raw === null) throw new GatewayError('CONFIRM_5002');
+    if (raw === null) {
+      // Withdrawn or expired since it was read: nothing was decided after all.
+      await this.store.del(decidedKey(id));
+      throw new GatewayError('CONFIRM_5001');
+    }
     const pending = JSON.parse(raw) as PendingConfirmation;
     if (pending.bindingHash !== bindingHash(pending.server, pending.tool, pending.arguments)) {
       throw new GatewayError('CONFIRM_5001', { message: 'The confirmation does not match its call' });
     }
-    await this.store.set(decidedKey(id), JSON.stringify({ sub: pending.sub, decision }), { ttlMs: this.ttlMs });
     this.metrics.confirmations.inc({ event: decision === 'approve' ? 'approved' : 'rejected' });
     return pending;
   }

@@ -64,15 +64,27 @@ function describeObject(value: JsonObject): string {
   return fields.length > 0 ? `a record with ${fields.join(', ')}` : 'an empty record';
 }
 
+/** Parses the result as JSON, or the JSON embedded in it (gateways often frame results in tags). */
+function parseEmbeddedJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  const start = text.search(/[[{]/);
+  const end = Math.max(text.lastIndexOf('}'), text.lastIndexOf(']'));
+  for (const candidate of [text, start >= 0 && end > start ? text.slice(start, end + 1) : undefined]) {
+    if (candidate === undefined) continue;
+    try {
+      return { ok: true, value: JSON.parse(candidate) };
+    } catch {
+      // try the next candidate
+    }
+  }
+  return { ok: false };
+}
+
 /** What a successful result holds: counts for JSON arrays, a few fields for objects, else a quote. */
 export function describeResult(text: string): string {
   if (text.trim().length === 0) return 'no content';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return `"${quote(text)}"`;
-  }
+  const parsed = parseEmbeddedJson(text);
+  if (!parsed.ok) return `"${quote(text)}"`;
+  const value = parsed.value;
   if (Array.isArray(value)) return describeList(value, 'item');
   if (isObject(value)) return describeObject(value);
   return `"${quote(String(value))}"`;

@@ -1,0 +1,113 @@
+/**
+ * Agent runs over SSE: `POST /api/query` starts a run and streams it; `GET /api/runs/:id/events`
+ * resumes from a Last-Event-ID on any replica; `DELETE /api/runs/:id` cancels. Both streams only
+ * tail the run's log.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Identity } from '../../auth/identity.js';
+import type { GatewayConfig } from '../../config/schema.js';
+import { GatewayError } from '../../errors.js';
+import { tierFor } from '../../policy/rate-tier.js';
+import type { AgentLoop } from '../../runs/agent-loop.js';
+import type { RunManager } from '../../runs/run-manager.js';
+import type { RunStore } from '../../runs/run-store.js';
+import type { ToolService } from '../../upstream/tool-service.js';
+import { identityOf } from '../authenticate.js';
+import type { RateLimits } from '../rate-limit.js';
+import type { SseRegistry } from '../sse.js';
+
+const EVENT_ID = /^\d{1,20}-\d{1,20}$/;
+const UUID = '^[0-9a-fA-F-]{36}$';
+
+export interface RunRouteDependencies {
+  manager: RunManager;
+  runs: RunStore;
+  loop: AgentLoop;
+  tools: ToolService;
+  sse: SseRegistry;
+  rateLimits: RateLimits;
+  config: GatewayConfig;
+}
+
+/** Streams a run's log from `afterId` until its `done` event or until the reader goes. */
+async function streamRun(deps: RunRouteDependencies, reply: FastifyReply, runId: string, afterId: string): Promise<void> {
+  const stream = deps.sse.open(reply);
+  const detach = await deps.manager.attachReader(runId);
+  try {
+    for await (const event of deps.runs.tail(runId, afterId, stream.signal)) {
+      if (!stream.send(event.id, event.type, event.data)) break;
+      if (event.type === 'done') break;
+    }
+  } catch (error) {
+    if (!stream.signal.aborted) reply.log.warn({ err: error, runId }, 'run stream interrupted; the client may resume with Last-Event-ID');
+  } finally {
+    await detach();
+    stream.close();
+  }
+}
+
+export function registerRunRoutes(app: FastifyInstance, deps: RunRouteDependencies): void {
+  const { config } = deps;
+
+  app.post<{ Body: { query: string; conversationId?: string } }>(
+    '/api/query',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['query'],
+          properties: {
+            query: { type: 'string', minLength: 1, maxLength: config.limits.maxQueryChars },
+            conversationId: { type: 'string', pattern: UUID },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const identity = identityOf(request);
+      await deps.rateLimits.consume('query', identity.sub, tierFor(identity.roles, config.limits.tiers), reply);
+      await deps.loop.assertBudget(identity);
+      await deps.tools.catalogue.loaded();
+      const { servers, unavailable } = serversFor(deps.tools, identity);
+      const state = await deps.manager.start(identity, request.body.query.trim(), request.body.conversationId, unavailable, servers);
+      reply.header('x-run-id', state.id);
+      await streamRun(deps, reply, state.id, '0');
+    },
+  );
+
+  app.get<{ Params: { runId: string }; Querystring: { lastEventId?: string } }>(
+    '/api/runs/:runId/events',
+    {
+      schema: {
+        params: { type: 'object', properties: { runId: { type: 'string', pattern: UUID } }, required: ['runId'] },
+        querystring: { type: 'object', properties: { lastEventId: { type: 'string' } } },
+      },
+    },
+    async (request, reply) => {
+      const identity = identityOf(request);
+      const header = request.headers['last-event-id'];
+      const lastEventId = (typeof header === 'string' ? header : undefined) ?? request.query.lastEventId ?? '0';
+      if (lastEventId !== '0' && !EVENT_ID.test(lastEventId)) throw new GatewayError('REQ_4000', { message: 'Last-Event-ID is not an event id of this gateway' });
+      await deps.manager.ownedRun(identity, request.params.runId);
+      await streamRun(deps, reply, request.params.runId, lastEventId);
+    },
+  );
+
+  app.delete<{ Params: { runId: string } }>(
+    '/api/runs/:runId',
+    { schema: { params: { type: 'object', properties: { runId: { type: 'string', pattern: UUID } }, required: ['runId'] } } },
+    async (request, reply) => {
+      await deps.manager.cancel(identityOf(request), request.params.runId);
+      return reply.status(202).send({ runId: request.params.runId, status: 'cancelling' });
+    },
+  );
+}
+
+function serversFor(tools: ToolService, identity: Identity): { servers: string[]; unavailable: string[] } {
+  const granted = tools.grantedServers(identity);
+  return {
+    servers: granted.filter((server) => tools.catalogue.isAvailable(server)),
+    unavailable: granted.filter((server) => !tools.catalogue.isAvailable(server)),
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The server-sent events writer: `text/event-stream` whatever the request asked for, never
+ * compressed or buffered by proxies, `: ping` heartbeats, a `retry:` hint, and bounded buffering —
+ * a reader that falls further behind than `maxBufferedBytes` is disconnected (the run goes on; the
+ * reader may come back with Last-Event-ID). Hand-written because it is a few lines over Node's
+ * response, and no maintained Fastify plugin offers the cut-off and registry the gateway needs.
+ */
+import type { FastifyReply } from 'fastify';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Metrics } from '../ops/metrics.js';
+
+export type SseCloseReason = 'client' | 'slow' | 'done' | 'shutdown';
+
+export class SseStream {
+  private readonly controller = new AbortController();
+  private readonly heartbeat: NodeJS.Timeout;
+  private closeReason: SseCloseReason | undefined;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly config: GatewayConfig['sse'],
+    private readonly metrics: Metrics,
+    private readonly onClose: (stream: SseStream) => void,
+  ) {
+    const raw = reply.raw;
+    reply.hijack();
+    // Headers set by hooks (request id, security headers, CORS) live on the reply; carry them over.
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) raw.setHeader(name, value);
+    }
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    raw.socket?.setNoDelay(true);
+    raw.write(`retry: ${config.retryMs}\n\n`);
+    this.heartbeat = setInterval(() => this.write(': ping\n\n'), config.heartbeatMs);
+    raw.once('close', () => this.end('client'));
+    metrics.sseActive.inc();
+  }
+
+  /** Aborted when the stream ends for any reason; tails stop on it. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get isOpen(): boolean {
+    return this.closeReason === undefined;
+  }
+
+  send(id: string, event: string, data: unknown): boolean {
+    return this.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Ends the stream; `shutdown` tells the client to reconnect (to another replica) after the retry hint. */
+  close(reason: Exclude<SseCloseReason, 'client' | 'slow'> = 'done'): void {
+    this.end(reason);
+  }
+
+  private write(chunk: string): boolean {
+    if (this.closeReason !== undefined) return false;
+    const raw = this.reply.raw;
+    raw.write(chunk);
+    if (raw.writableLength > this.config.maxBufferedBytes) {
+      this.end('slow');
+      return false;
+    }
+    return true;
+  }
+
+  private end(reason: SseCloseReason): void {
+    if (this.closeReason !== undefined) return;
+    this.closeReason = reason;
+    clearInterval(this.heartbeat);
+    this.metrics.sseActive.dec();
+    if (reason === 'client' || reason === 'slow') this.metrics.sseAborted.inc({ reason });
+    const raw = this.reply.raw;
+    // A reader that stopped reading cannot be ended politely: its buffer would never drain.
+    if (reason === 'slow') raw.destroy();
+    else if (!raw.writableEnded) raw.end();
+    this.controller.abort(new Error(`stream closed: ${reason}`));
+    this.onClose(this);
+  }
+}
+
+/** The open streams of this instance, so shutdown can tell every reader to reconnect elsewhere. */
+export class SseRegistry {
+  private readonly streams = new Set<SseStream>();
+
+  constructor(
+    private readonly config: GatewayConfig['sse'],
+    private readonly metrics: Metrics,
+  ) {}
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  open(reply: FastifyReply): SseStream {
+    const stream = new SseStream(reply, this.config, this.metrics, (closed) => this.streams.delete(closed));
+    this.streams.add(stream);
+    return stream;
+  }
+
+  closeAll(): void {
+    for (const stream of [...this.streams]) stream.close('shutdown');
+  }
+}

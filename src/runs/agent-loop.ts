@@ -1,0 +1,217 @@
+/**
+ * One agent run's Claude tool-use loop: stream a model turn, run the tool calls it asks for (in
+ * parallel, through the upstream layer and the policy), feed the results back, until the model ends
+ * its turn, the iteration limit, the deadline — or a tool call needs a human, which pauses the run
+ * with its state in the store so any replica can resume it.
+ */
+import type Anthropic from '@anthropic-ai/sdk';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Identity } from '../auth/identity.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { GatewayError, toGatewayError } from '../errors.js';
+import type { AnthropicProvider } from '../llm/anthropic-provider.js';
+import type { Metrics } from '../ops/metrics.js';
+import { tierFor } from '../policy/rate-tier.js';
+import type { ToolService, VisibleTool } from '../upstream/tool-service.js';
+import type { Confirmations } from './confirmations.js';
+import type { Conversations } from './conversations.js';
+import type { RunEvent, RunStatus } from './events.js';
+import { frameToolResult, framedFailure, modelTools, systemBlocks, type FramedResult } from './model-tools.js';
+import type { PendingToolUse, RunState, RunStore } from './run-store.js';
+import type { TokenBudget } from './token-budget.js';
+
+export interface LoopDependencies {
+  runs: RunStore;
+  tools: ToolService;
+  model: AnthropicProvider;
+  confirmations: Confirmations;
+  conversations: Conversations;
+  budget: TokenBudget;
+  config: GatewayConfig;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+}
+
+export type LoopOutcome = { kind: 'paused'; confirmationId: string; expiresAt: string } | { kind: 'finished'; status: RunStatus };
+
+export const DECLINED_MESSAGE = 'The user declined this action; it was not performed.';
+
+export class AgentLoop {
+  private readonly serverDescriptions: Record<string, string>;
+
+  constructor(private readonly deps: LoopDependencies) {
+    this.serverDescriptions = Object.fromEntries(Object.entries(deps.config.servers).map(([name, server]) => [name, server.description]));
+  }
+
+  emit(runId: string, event: RunEvent): Promise<string> {
+    return this.deps.runs.append(runId, event);
+  }
+
+  /** Drives the run from its saved state until it finishes or pauses; aborting `signal` cancels it. */
+  async drive(state: RunState, identity: Identity, signal: AbortSignal): Promise<LoopOutcome> {
+    const { config, model, tools } = this.deps;
+    for (;;) {
+      signal.throwIfAborted();
+      if (state.iteration >= config.limits.maxIterations) {
+        await this.emit(state.id, { type: 'warning', data: { code: 'MAX_ITERATIONS', message: `Stopped after ${config.limits.maxIterations} model turns` } });
+        return this.finish(state, 'completed', 'max_iterations');
+      }
+      const remainingMs = state.deadlineAtMs - Date.now();
+      if (remainingMs <= 0) return this.fail(state, new GatewayError('RUN_6003'));
+
+      const visible = this.visibleTools(identity);
+      const turn = await model.streamTurn(
+        { system: systemBlocks(config.llm.systemPrompt), tools: modelTools(visible, this.serverDescriptions), messages: state.messages, timeoutMs: remainingMs, signal },
+        async (delta) => {
+          await this.emit(state.id, { type: 'text', data: { delta } });
+        },
+      );
+      await this.recordUsage(state, turn.usage);
+      state.messages.push({ role: 'assistant', content: turn.content as Anthropic.ContentBlockParam[] });
+      state.iteration += 1;
+
+      if (turn.stopReason !== 'tool_use') return this.finish(state, 'completed', turn.stopReason);
+      const toolUses = turn.content.filter((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
+      const outcome = await this.runToolUses(state, identity, toolUses.map(toPending), [], visible, signal);
+      if (outcome !== undefined) return outcome;
+    }
+  }
+
+  /**
+   * Runs a turn's tool calls: allowed ones concurrently, then the first one needing confirmation
+   * pauses the run (the rest wait in the saved state). Returns undefined when the loop should go on.
+   */
+  async runToolUses(
+    state: RunState,
+    identity: Identity,
+    toolUses: PendingToolUse[],
+    resultsSoFar: Anthropic.ToolResultBlockParam[],
+    visible: VisibleTool[],
+    signal: AbortSignal,
+  ): Promise<LoopOutcome | undefined> {
+    const byName = new Map(visible.map((entry) => [entry.tool.qualifiedName, entry]));
+    const needConfirmation: PendingToolUse[] = [];
+    const immediate = toolUses.filter((use) => {
+      if (byName.get(use.name)?.decision.effect !== 'confirm') return true;
+      needConfirmation.push(use);
+      return false;
+    });
+    const results = [...resultsSoFar, ...(await Promise.all(immediate.map((use) => this.callTool(state, identity, use, byName.get(use.name), signal))))];
+
+    const [next, ...rest] = needConfirmation;
+    if (next !== undefined) return this.pause(state, identity, next, rest, results, byName.get(next.name));
+    state.messages.push({ role: 'user', content: results });
+    state.paused = undefined;
+    state.status = 'running';
+    await this.deps.runs.save(state);
+    return undefined;
+  }
+
+  /** Calls one tool and reports it; failures become error results the model can read, not run failures. */
+  async callTool(state: RunState, identity: Identity, use: PendingToolUse, visible: VisibleTool | undefined, signal: AbortSignal, confirmationId?: string): Promise<Anthropic.ToolResultBlockParam> {
+    const server = visible?.tool.server ?? 'unknown';
+    const toolName = visible?.tool.name ?? use.name;
+    if (confirmationId === undefined) {
+      await this.emit(state.id, { type: 'tool_call', data: { callId: use.id, server, tool: toolName, arguments: use.input } });
+    }
+    const started = performance.now();
+    let framed: FramedResult;
+    if (visible === undefined) {
+      framed = framedFailure(server, toolName, `No tool named ${use.name} is available to this user.`);
+    } else {
+      try {
+        const result = await this.deps.tools.call(identity, visible, use.input, { requestId: state.id, runId: state.id, confirmationId, signal });
+        framed = frameToolResult(server, toolName, result, this.deps.config.limits.maxToolResultBytes);
+      } catch (error) {
+        signal.throwIfAborted();
+        const failure = toGatewayError(error);
+        framed = framedFailure(server, toolName, `The call failed (${failure.code}): ${failure.message}`);
+      }
+    }
+    if (framed.truncated) {
+      await this.emit(state.id, { type: 'warning', data: { code: 'TOOL_RESULT_TRUNCATED', message: `${server}/${toolName} returned more than ${this.deps.config.limits.maxToolResultBytes} bytes; the model saw the beginning` } });
+    }
+    await this.emit(state.id, {
+      type: 'tool_result',
+      data: { callId: use.id, ok: !framed.isError, isError: framed.isError, durationMs: Math.round(performance.now() - started), truncated: framed.truncated, summary: framed.summary },
+    });
+    return { type: 'tool_result', tool_use_id: use.id, content: framed.content, ...(framed.isError ? { is_error: true } : {}) };
+  }
+
+  /** The tools offered to the model: what the policy shows this user, on servers that answer. */
+  visibleTools(identity: Identity): VisibleTool[] {
+    const { tools } = this.deps;
+    return tools.visibleTools(identity).filter(({ tool }) => tools.catalogue.isAvailable(tool.server));
+  }
+
+  /** One tool as the policy sees it for this identity now; undefined when it is no longer allowed. */
+  async visibleFor(identity: Identity, server: string, tool: string): Promise<VisibleTool | undefined> {
+    try {
+      return await this.deps.tools.authorize(identity, server, tool);
+    } catch (error) {
+      if (error instanceof GatewayError) return undefined;
+      throw error;
+    }
+  }
+
+  /** The declined call's result for the model. */
+  declined(use: PendingToolUse): Anthropic.ToolResultBlockParam {
+    return { type: 'tool_result', tool_use_id: use.id, content: DECLINED_MESSAGE, is_error: true };
+  }
+
+  async finish(state: RunState, status: RunStatus, stopReason: string | null): Promise<LoopOutcome> {
+    state.status = status;
+    state.paused = undefined;
+    await this.deps.runs.save(state);
+    if (status === 'completed') await this.deps.conversations.save(state.sub, state.conversationId, state.messages);
+    await this.emit(state.id, { type: 'done', data: { status, stopReason } });
+    this.deps.metrics.runs.inc({ status });
+    return { kind: 'finished', status };
+  }
+
+  async fail(state: RunState, error: GatewayError): Promise<LoopOutcome> {
+    await this.emit(state.id, { type: 'error', data: error.toObject(state.id) });
+    return this.finish(state, 'failed', error.code);
+  }
+
+  private async pause(
+    state: RunState,
+    identity: Identity,
+    use: PendingToolUse,
+    remaining: PendingToolUse[],
+    results: Anthropic.ToolResultBlockParam[],
+    visible: VisibleTool | undefined,
+  ): Promise<LoopOutcome> {
+    if (visible === undefined) throw new Error('a confirmation needs a visible tool');
+    const pending = await this.deps.confirmations.create(identity, { server: visible.tool.server, tool: visible.tool.name, arguments: use.input, runId: state.id, callId: use.id });
+    state.paused = { confirmationId: pending.id, toolUse: use, remaining, results };
+    state.status = 'awaiting_confirmation';
+    await this.deps.runs.save(state);
+    await this.emit(state.id, { type: 'tool_call', data: { callId: use.id, server: pending.server, tool: pending.tool, arguments: use.input } });
+    await this.emit(state.id, {
+      type: 'confirmation_required',
+      data: { confirmationId: pending.id, callId: use.id, server: pending.server, tool: pending.tool, arguments: use.input, expiresAt: pending.expiresAt },
+    });
+    return { kind: 'paused', confirmationId: pending.id, expiresAt: pending.expiresAt };
+  }
+
+  private async recordUsage(state: RunState, usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number }): Promise<void> {
+    const { metrics, budget } = this.deps;
+    metrics.llmTokens.inc({ kind: 'input' }, usage.inputTokens);
+    metrics.llmTokens.inc({ kind: 'output' }, usage.outputTokens);
+    metrics.llmTokens.inc({ kind: 'cache_read' }, usage.cacheReadTokens);
+    metrics.llmTokens.inc({ kind: 'cache_creation' }, usage.cacheCreationTokens);
+    await this.emit(state.id, { type: 'usage', data: usage });
+    await budget.record(state.sub, usage.inputTokens + usage.outputTokens + usage.cacheCreationTokens);
+  }
+
+  /** For the route: refuses a run that would start with the user's daily token budget spent. */
+  assertBudget(identity: Identity): Promise<void> {
+    return this.deps.budget.assertAvailable(identity, tierFor(identity.roles, this.deps.config.limits.tiers));
+  }
+}
+
+function toPending(block: Anthropic.ToolUseBlock): PendingToolUse {
+  const input = block.input !== null && typeof block.input === 'object' && !Array.isArray(block.input) ? (block.input as Record<string, unknown>) : {};
+  return { id: block.id, name: block.name, input };
+}

@@ -1,0 +1,44 @@
+/**
+ * The run events: the single source of truth for what a client can see of an agent run. Every event
+ * is appended to the run's log before it is sent; the SSE endpoint only tails that log.
+ */
+import type { ErrorObject } from '../errors.js';
+
+export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'expired';
+
+export interface RunEventMap {
+  run: { runId: string; conversationId: string; servers: string[]; unavailable: string[] };
+  text: { delta: string };
+  tool_call: { callId: string; server: string; tool: string; arguments: Record<string, unknown> };
+  tool_result: { callId: string; ok: boolean; isError: boolean; durationMs: number; truncated: boolean; summary: string };
+  confirmation_required: { confirmationId: string; callId: string; server: string; tool: string; arguments: Record<string, unknown>; expiresAt: string };
+  confirmation_resolved: { confirmationId: string; decision: 'approve' | 'reject' | 'expired' | 'withdrawn' };
+  warning: { code: string; message: string };
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number };
+  error: ErrorObject;
+  done: { status: RunStatus; stopReason: string | null };
+}
+
+export type RunEventType = keyof RunEventMap;
+
+export type RunEvent = { [K in RunEventType]: { type: K; data: RunEventMap[K] } }[RunEventType];
+
+/** A logged event with its id in the run log (monotonic per run; the SSE `id:`). */
+export type LoggedRunEvent = RunEvent & { id: string };
+
+export const RUN_EVENT_TYPES: readonly RunEventType[] = [
+  'run',
+  'text',
+  'tool_call',
+  'tool_result',
+  'confirmation_required',
+  'confirmation_resolved',
+  'warning',
+  'usage',
+  'error',
+  'done',
+];
+
+export function isTerminal(event: RunEvent): boolean {
+  return event.type === 'done';
+}
