@@ -3,7 +3,7 @@
  * 429/529/5xx itself (within the run's deadline); what still fails becomes a catalogued error.
  * The base URL is configurable, which is all the simulated API in the demo needs.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import Anthropic, { APIError, AuthenticationError, BadRequestError, PermissionDeniedError, RateLimitError } from '@anthropic-ai/sdk';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 
@@ -32,18 +32,19 @@ export interface TurnRequest {
 const CREDENTIAL_CHECK_INTERVAL_MS = 60_000;
 
 export function modelError(error: unknown): GatewayError {
-  if (error instanceof Anthropic.RateLimitError) {
+  if (error instanceof RateLimitError) {
     const retryAfter = error.headers?.get('retry-after') ?? undefined;
     return new GatewayError('CLAUDE_3002', { cause: error, headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter } });
   }
-  if (error instanceof Anthropic.AuthenticationError || error instanceof Anthropic.PermissionDeniedError) {
+  if (error instanceof AuthenticationError || error instanceof PermissionDeniedError) {
     return new GatewayError('CLAUDE_3004', { cause: error });
   }
-  if (error instanceof Anthropic.BadRequestError) {
+  if (error instanceof BadRequestError) {
     return new GatewayError('CLAUDE_3001', { cause: error, retryable: false, details: { status: 400, reason: error.message } });
   }
-  if (error instanceof Anthropic.APIError) {
-    return new GatewayError('CLAUDE_3001', { cause: error, details: { status: error.status ?? null } });
+  if (error instanceof APIError) {
+    const status: number | undefined = (error as APIError<number | undefined>).status;
+    return new GatewayError('CLAUDE_3001', { cause: error, details: { status: status ?? null } });
   }
   return new GatewayError('CLAUDE_3001', { cause: error });
 }

@@ -49,7 +49,7 @@ export class AgentLoop {
 
   /** Drives the run from its saved state until it finishes or pauses; aborting `signal` cancels it. */
   async drive(state: RunState, identity: Identity, signal: AbortSignal): Promise<LoopOutcome> {
-    const { config, model, tools } = this.deps;
+    const { config, model } = this.deps;
     for (;;) {
       signal.throwIfAborted();
       if (state.iteration >= config.limits.maxIterations) {

@@ -1,5 +1,3 @@
-/* eslint-disable @typescript-eslint/require-await -- the Store contract is async; these in-process
-   operations have nothing to await, and `async` turns their throws into rejections like Redis errors. */
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ChannelRegistry } from './channel-registry.js';
 import { silentLogger, type StoreLogger } from './logger.js';

@@ -179,7 +179,7 @@ export class Catalogue {
       qualifiedName: this.names.nameOf(server, tool.name) ?? '',
       title: tool.title ?? tool.annotations?.title,
       description: tool.description ?? '',
-      inputSchema: tool.inputSchema as Record<string, unknown>,
+      inputSchema: tool.inputSchema,
       annotations: tool.annotations,
       fingerprint,
       changed,
