@@ -1,4 +1,4 @@
-/** The `mcp-gateway` command line: start, check-config, dev-token. */
+/** The `mcp-gateway` command line: start, check-config, dev-token, revoke. */
 import { parseArgs } from 'node:util';
 import { createGateway } from './app.js';
 import { demoConfig } from './config/demo-profile.js';
@@ -11,7 +11,10 @@ const USAGE = `Usage:
   mcp-gateway start [--config FILE]      run the gateway (no config: the embedded demo profile)
   mcp-gateway check-config FILE          validate a config file and list every problem
   mcp-gateway dev-token USERNAME         print an access token for a demo user (demo gateway must be running)
-      [--gateway URL]                    the demo gateway (default http://127.0.0.1:$PORT or :8080)`;
+  mcp-gateway revoke (--jti ID | --sid ID | --sub SUB --before ISO-TIME)
+                                         revoke tokens through the admin API (token: --token or $MCP_GATEWAY_TOKEN,
+                                         a gateway-admin's access token)
+  Common: [--gateway URL]                the gateway (default $MCP_GATEWAY_URL, else http://127.0.0.1:$PORT or :8080)`;
 
 type Output = (line: string) => void;
 const out: Output = (line) => process.stdout.write(`${line}\n`);
@@ -82,12 +85,43 @@ async function checkConfig(file: string | undefined, env: NodeJS.ProcessEnv): Pr
   return 0;
 }
 
+function gatewayBase(gatewayUrl: string | undefined, env: NodeJS.ProcessEnv): string {
+  return gatewayUrl ?? env.MCP_GATEWAY_URL ?? `http://127.0.0.1:${env.PORT ?? '8080'}`;
+}
+
+interface RevokeOptions {
+  jti?: string | undefined;
+  sid?: string | undefined;
+  sub?: string | undefined;
+  before?: string | undefined;
+  token?: string | undefined;
+  gateway?: string | undefined;
+}
+
+async function revoke(options: RevokeOptions, env: NodeJS.ProcessEnv): Promise<number> {
+  const token = options.token ?? env.MCP_GATEWAY_TOKEN;
+  const body =
+    options.jti !== undefined ? { jti: options.jti } : options.sid !== undefined ? { sid: options.sid } : options.sub !== undefined ? { sub: options.sub, before: options.before } : undefined;
+  if (token === undefined || body === undefined) {
+    err(USAGE);
+    return 2;
+  }
+  const response = await fetch(`${gatewayBase(options.gateway, env)}/api/admin/revocations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  (response.ok ? out : err)(text);
+  return response.ok ? 0 : 1;
+}
+
 async function devToken(username: string | undefined, gatewayUrl: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
   if (username === undefined) {
     err(USAGE);
     return 2;
   }
-  const base = gatewayUrl ?? env.MCP_GATEWAY_URL ?? `http://127.0.0.1:${env.PORT ?? '8080'}`;
+  const base = gatewayBase(gatewayUrl, env);
   const infoResponse = await fetch(`${base}/dev/info`).catch((error: unknown) => {
     throw new Error(`cannot reach the demo gateway at ${base} (${String(error)}); start it with npm start`);
   });
@@ -109,7 +143,16 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, gateway: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      gateway: { type: 'string' },
+      token: { type: 'string' },
+      jti: { type: 'string' },
+      sid: { type: 'string' },
+      sub: { type: 'string' },
+      before: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, argument] = positionals;
   try {
@@ -120,6 +163,8 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env):
         return await checkConfig(argument ?? values.config, env);
       case 'dev-token':
         return await devToken(argument, values.gateway, env);
+      case 'revoke':
+        return await revoke(values, env);
       default:
         (values.help === true ? out : err)(USAGE);
         return values.help === true ? 0 : 2;

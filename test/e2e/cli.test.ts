@@ -1,0 +1,151 @@
+/**
+ * The command line as a newcomer uses it: `start` with no config runs the embedded demo, `dev-token`
+ * prints a usable token, `revoke` goes through the admin API, `check-config` lists every problem.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, waitFor } from '../helpers/stack.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+describe('check-config', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mcpgw-config-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists every problem with its path and exits non-zero', async () => {
+    const file = join(dir, 'broken.yaml');
+    await writeFile(
+      file,
+      ['auth:', '  issuers: []', '  jwksUri: not-a-url', 'servers:', '  hr:', '    url: ftp://hr.internal/mcp', '    roles: [employee]', 'colour: blue', ''].join('\n'),
+    );
+    const result = await runCli(['check-config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('servers.hr.url: must be an http(s) URL');
+    expect(result.stderr).toContain('auth.issuers: must list at least one issuer');
+    expect(result.stderr).toContain('auth.jwksUri: must be an http(s) URL');
+    expect(result.stderr).toMatch(/auth: .*clientId|auth\.clientId/);
+    expect(result.stderr).toMatch(/colour/);
+  });
+
+  it('accepts a valid file, interpolating ${ENV} secrets', async () => {
+    const file = join(dir, 'valid.yaml');
+    await writeFile(
+      file,
+      [
+        'auth:',
+        '  issuers: [https://keycloak.example.com/realms/acme]',
+        '  jwksUri: https://keycloak.example.com/realms/acme/protocol/openid-connect/certs',
+        '  clientId: mcp-gateway',
+        'store: { driver: redis, url: "${MCPGW_TEST_REDIS_URL}" }',
+        'servers:',
+        '  hr: { url: "https://hr.internal/mcp", roles: [employee] }',
+        '',
+      ].join('\n'),
+    );
+    expect((await runCli(['check-config', file], { MCPGW_TEST_REDIS_URL: 'redis://127.0.0.1:6379' })).code).toBe(0);
+    const missing = await runCli(['check-config', file]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('store.url: environment variable MCPGW_TEST_REDIS_URL is not set');
+  });
+});
+
+describe('the embedded demo (npm start)', () => {
+  let child: ChildProcess;
+  let url: string;
+  let output = '';
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), SIM_LLM_FIRST_TOKEN_MS: '0', SIM_LLM_TOKEN_DELAY_MS: '0' };
+    delete env.ANTHROPIC_API_KEY;
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { cwd: ROOT, env });
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor(async () => (await fetch(`${url}/health/live`).catch(() => undefined))?.status === 200, { timeoutMs: 20_000, what: 'the demo to answer' });
+  });
+
+  afterAll(async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('says it runs the demo profile and the simulated model, first', () => {
+    expect(output.split('\n')[0]).toContain('embedded demo profile');
+    expect(output).toContain('SIMULATED model');
+  });
+
+  it('prints a token with dev-token that the gateway accepts, and answers unknown routes in the error shape', async () => {
+    const result = await runCli(['dev-token', 'alice.chen', '--gateway', url]);
+    expect(result.code).toBe(0);
+    const token = result.stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    const me = await api(`${url}/api/me`, { token });
+    expect(me.status).toBe(200);
+    expect(me.body.username).toBe('alice.chen');
+    expect(me.body.roles).toContain('hr-write');
+    const missing = await api(`${url}/no/such/route`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({ code: 'REQ_4004', retryable: false });
+    expect(missing.body.error.requestId).toBe(missing.headers.get('x-request-id'));
+  });
+
+  it('refuses an unknown demo user', async () => {
+    const result = await runCli(['dev-token', 'mallory', '--gateway', url]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('unknown demo user');
+  });
+
+  it('revokes a session through the admin API with the revoke command', async () => {
+    const admin = (await runCli(['dev-token', 'ops.admin', '--gateway', url])).stdout.trim();
+    const victim = (await runCli(['dev-token', 'frank.lee', '--gateway', url])).stdout.trim();
+    const payload = JSON.parse(Buffer.from(victim.split('.')[1]!, 'base64url').toString()) as { sid: string };
+    expect((await api(`${url}/api/me`, { token: victim })).status).toBe(200);
+    const revoked = await runCli(['revoke', '--sid', payload.sid, '--gateway', url], { MCP_GATEWAY_TOKEN: admin });
+    expect(revoked.code).toBe(0);
+    const after = await api(`${url}/api/me`, { token: victim });
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe('AUTH_1003');
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
