@@ -14,6 +14,7 @@ import { registerBackchannelLogout, registerRevocationAdminRoutes } from './http
 import { registerToolRoutes } from './http/routes/tools.js';
 import { registerJwksRoute, registerPinAdminRoutes } from './http/routes/upstream-admin.js';
 import { registerRunRoutes } from './http/routes/runs.js';
+import { registerMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { SseRegistry } from './http/sse.js';
 import { AnthropicProvider } from './llm/anthropic-provider.js';
 import { AgentLoop } from './runs/agent-loop.js';
@@ -123,6 +124,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   registerHealthRoutes(app, health, config.metrics.enabled ? metrics : undefined);
   registerJwksRoute(app, signer);
   await registerBackchannelLogout(app, verifier, revocations, config);
+  let mcpEndpoint: { close(): Promise<void> } | undefined;
   await app.register(async (api) => {
     api.decorateRequest('identity', undefined);
     api.addHook('onRequest', authHook(auth));
@@ -130,6 +132,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     registerPinAdminRoutes(api, tools, config);
     registerToolRoutes(api, tools, confirmations, config, (identity, pending, decision) => runs.decide(identity, pending, decision));
     registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config });
+    mcpEndpoint = registerMcpEndpoint(api, tools, confirmations, app.log);
   });
   tools.start();
   if (deps.extraRoutes !== undefined) await deps.extraRoutes(app);
@@ -141,6 +144,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     await runs.shutdown(config.shutdown.graceMs);
     sse.closeAll();
     lifetime.abort();
+    await mcpEndpoint?.close();
     await app.close();
     await tools.close();
     rateLimits.close();
