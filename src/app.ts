@@ -9,6 +9,7 @@ import { TokenVerifier } from './auth/token-verifier.js';
 import { authHook, type AuthContext } from './http/authenticate.js';
 import { createEdge } from './http/edge.js';
 import { RateLimits } from './http/rate-limit.js';
+import { registerOpenApi } from './http/openapi.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerBackchannelLogout, registerRevocationAdminRoutes } from './http/routes/revocations.js';
 import { registerToolRoutes } from './http/routes/tools.js';
@@ -121,6 +122,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const runs = new RunManager({ store, runs: runStore, loop, confirmations, conversations, config, metrics, log: app.log });
   const sse = new SseRegistry(config.sse, metrics);
 
+  await registerOpenApi(app, config.server.publicUrl);
   registerHealthRoutes(app, health, config.metrics.enabled ? metrics : undefined);
   registerJwksRoute(app, signer);
   await registerBackchannelLogout(app, verifier, revocations, config);
