@@ -143,8 +143,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const close = async (): Promise<void> => {
     // Not ready → no new runs → running ones get the grace period → readers told to reconnect elsewhere.
     health.markShuttingDown();
+    const started = Date.now();
     await runs.shutdown(config.shutdown.graceMs);
-    sse.closeAll();
+    await sse.drainThenClose(Math.min(2_000, Math.max(100, config.shutdown.graceMs - (Date.now() - started))));
     lifetime.abort();
     await mcpEndpoint?.close();
     await app.close();

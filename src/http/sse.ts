@@ -88,6 +88,7 @@ export class SseStream {
 /** The open streams of this instance, so shutdown can tell every reader to reconnect elsewhere. */
 export class SseRegistry {
   private readonly streams = new Set<SseStream>();
+  private readonly emptied = new Set<() => void>();
 
   constructor(
     private readonly config: GatewayConfig['sse'],
@@ -99,12 +100,31 @@ export class SseRegistry {
   }
 
   open(reply: FastifyReply): SseStream {
-    const stream = new SseStream(reply, this.config, this.metrics, (closed) => this.streams.delete(closed));
+    const stream = new SseStream(reply, this.config, this.metrics, (closed) => {
+      this.streams.delete(closed);
+      if (this.streams.size === 0) for (const resolve of this.emptied) resolve();
+    });
     this.streams.add(stream);
     return stream;
   }
 
-  closeAll(): void {
+  /**
+   * Shutdown: streams of runs that just ended still deliver their last events and close by
+   * themselves; whatever is still open after `boundMs` (a paused run, a slow reader) is ended with
+   * the retry hint, so its client reconnects to another replica with Last-Event-ID.
+   */
+  async drainThenClose(boundMs: number): Promise<void> {
+    if (this.streams.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      let resolveEmpty: (() => void) | undefined;
+      await new Promise<void>((resolve) => {
+        resolveEmpty = resolve;
+        this.emptied.add(resolve);
+        timer = setTimeout(resolve, boundMs);
+      });
+      clearTimeout(timer);
+      if (resolveEmpty !== undefined) this.emptied.delete(resolveEmpty);
+    }
     for (const stream of [...this.streams]) stream.close('shutdown');
   }
 }
