@@ -99,7 +99,12 @@ export class RevocationMirror {
 
   async revoke(revocation: Revocation, expiresAtMs: number): Promise<void> {
     const member = encodeRevocation(revocation);
-    await this.store.addExpiring(REVOCATIONS_KEY, member, expiresAtMs);
+    try {
+      await this.store.addExpiring(REVOCATIONS_KEY, member, expiresAtMs);
+    } catch (error) {
+      // Not recorded anywhere yet: a retryable 503 tells the caller (an admin, or the IdP's logout) to try again.
+      throw new GatewayError('GATEWAY_9002', { details: { dependency: 'store' }, cause: error });
+    }
     this.apply(revocation, expiresAtMs);
     this.metrics.revocations.inc({ kind: revocation.kind });
     // The push is best effort: replicas that miss it pick the entry up at their next resync.

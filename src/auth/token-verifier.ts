@@ -102,12 +102,13 @@ export class TokenVerifier {
       }
       throw invalid(reasonFor(error), error);
     }
-    if (typeof headerType === 'string' && !ACCESS_TOKEN_HEADER_TYPES.has(headerType.toLowerCase())) {
-      throw invalid(`not an access token (typ ${headerType})`);
+    if (headerType !== undefined && !(typeof headerType === 'string' && ACCESS_TOKEN_HEADER_TYPES.has(headerType.toLowerCase()))) {
+      throw invalid(`not an access token (typ ${JSON.stringify(headerType)})`);
     }
     // Keycloak marks token kinds in the payload: an ID token ("ID") or refresh token must not pass as access.
     if (payload.typ !== undefined && payload.typ !== 'Bearer') throw invalid('not an access token');
-    const audience = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+    // jose checks only the claims it is asked to; a non-string, non-array `aud` must not become a 500 here.
+    const audience = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
     if (!audience.some((aud) => this.audiences.has(aud)) && !(typeof payload.azp === 'string' && this.audiences.has(payload.azp))) {
       throw invalid('audience does not name this gateway');
     }

@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { loggerOptions } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { installErrorHandling } from './error-handler.js';
+import { clientErrorHandler, installErrorHandling } from './error-handler.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
 export async function createEdge(config: GatewayConfig, metrics: Metrics): Promise<FastifyInstance> {
@@ -22,6 +22,7 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
     // Longer than typical load-balancer idle timeouts, so the balancer closes first; SSE streams are ended by shutdown.
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    clientErrorHandler,
   });
 
   installErrorHandling(app);

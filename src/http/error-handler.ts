@@ -2,8 +2,12 @@
  * Turns every failure — ours, Fastify's (bad JSON, schema violations, 413, 415, unknown routes) —
  * into the one error shape `{error:{code,message,requestId,retryable,details?}}` with a catalogued code.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, type ErrorCode } from '../errors.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 
 /** Fastify's own error codes → ours. Anything unlisted with a 4xx status is a generic invalid request. */
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -52,4 +56,31 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(reply, gatewayError);
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, new GatewayError('REQ_4004')));
+}
+
+/** Node's own HTTP parser errors (oversized headers, garbled requests, timeouts) → the codes Fastify never sees. */
+const CONNECTION_CODES: Readonly<Record<string, ErrorCode>> = {
+  HPE_HEADER_OVERFLOW: 'REQ_4031',
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQ_4008',
+};
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node could not parse never reaches a route or the error
+ * handler, so the one error shape is written to the socket here (with a fresh request id).
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  // A reset or closed connection has no one left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const gatewayError = new GatewayError(CONNECTION_CODES[error.code] ?? 'REQ_4000');
+  const requestId = randomUUID();
+  this.log.info({ requestId, code: gatewayError.code, reason: error.code }, 'unparseable request refused');
+  if (socket.writable) {
+    const body = JSON.stringify({ error: gatewayError.toObject(requestId) });
+    socket.write(
+      `HTTP/1.1 ${gatewayError.status} ${STATUS_CODES[gatewayError.status] ?? ''}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `${REQUEST_ID_HEADER}: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }

@@ -18,14 +18,23 @@ function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
-/** A provider-safe name for `server/tool`; deterministic, and distinct for distinct inputs in practice. */
-export function qualifiedName(server: string, tool: string, prefixed = true): string {
-  const raw = prefixed ? `${server}${SEPARATOR}${tool}` : tool;
-  const clean = raw.replace(INVALID, '_');
-  // A sanitised or over-long name gets a hash of the original so two different tools never share a name.
-  if (clean === raw && clean.length <= MAX_TOOL_NAME_LENGTH) return clean;
+function rawName(server: string, tool: string, prefixed: boolean): string {
+  return prefixed ? `${server}${SEPARATOR}${tool}` : tool;
+}
+
+/** The name cut to fit, with a hash of the (server, tool) pair it stands for. */
+function hashedName(server: string, tool: string, prefixed: boolean): string {
+  const clean = rawName(server, tool, prefixed).replace(INVALID, '_');
   const suffix = `_${shortHash(`${server}/${tool}`)}`;
   return `${clean.slice(0, MAX_TOOL_NAME_LENGTH - suffix.length)}${suffix}`;
+}
+
+/** A provider-safe name for `server/tool`; deterministic, and distinct for distinct inputs in practice. */
+export function qualifiedName(server: string, tool: string, prefixed = true): string {
+  const raw = rawName(server, tool, prefixed);
+  // A sanitised or over-long name gets a hash of the original so two different tools never share a name.
+  if (raw.replace(INVALID, '_') === raw && raw.length <= MAX_TOOL_NAME_LENGTH) return raw;
+  return hashedName(server, tool, prefixed);
 }
 
 export class NameTable {
@@ -41,10 +50,17 @@ export class NameTable {
     const bareCounts = new Map<string, number>();
     for (const { tool } of tools) bareCounts.set(tool, (bareCounts.get(tool) ?? 0) + 1);
     const prefixedNames = new Set(tools.map(({ server, tool }) => qualifiedName(server, tool)));
-    for (const { server, tool, unprefixed } of tools) {
-      const bare = qualifiedName(server, tool, false);
-      const useBare = unprefixed && bareCounts.get(tool) === 1 && !prefixedNames.has(bare);
-      table.add({ server, tool }, useBare ? bare : qualifiedName(server, tool));
+    const chosen = tools.map(({ server, tool, unprefixed }) => {
+      const prefixed = !(unprefixed && bareCounts.get(tool) === 1 && !prefixedNames.has(qualifiedName(server, tool, false)));
+      return { server, tool, prefixed, name: qualifiedName(server, tool, prefixed) };
+    });
+    const claimants = new Map<string, Set<string>>();
+    for (const { server, tool, name } of chosen) claimants.set(name, (claimants.get(name) ?? new Set()).add(`${server}/${tool}`));
+    for (const { server, tool, prefixed, name } of chosen) {
+      // The separator may occur in server and tool names ("a__b"/"c" vs "a"/"b__c"): every claimant
+      // of a shared name gets a hashed one, so none silently shadows another.
+      const shared = (claimants.get(name)?.size ?? 0) > 1;
+      table.add({ server, tool }, shared ? hashedName(server, tool, prefixed) : name);
     }
     return table;
   }
