@@ -23,6 +23,8 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
     clientErrorHandler,
+    // Bad input is refused, never silently repaired: no dropping unknown fields, no type coercion.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
   });
 
   installErrorHandling(app);

@@ -100,6 +100,10 @@ describe('bad requests get catalogued errors', () => {
     expectError(await revocations(JSON.stringify({})), 400, 'REQ_4000');
   });
 
+  it('unknown fields and wrong types are refused, never dropped or coerced', async () => {
+    expectError(await revocations(JSON.stringify({ jti: 'abc', sneaky: true })), 400, 'REQ_4000');
+    expectError(await revocations(JSON.stringify({ jti: 12345 })), 400, 'REQ_4000');
+  });
 });
 
 describe('request ids', () => {
