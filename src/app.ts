@@ -11,6 +11,7 @@ import { createEdge } from './http/edge.js';
 import { RateLimits } from './http/rate-limit.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerHealthRoutes } from './http/routes/health.js';
+import { registerResourceMetadata } from './http/routes/resource-metadata.js';
 import { registerBackchannelLogout, registerRevocationAdminRoutes } from './http/routes/revocations.js';
 import { registerToolRoutes } from './http/routes/tools.js';
 import { registerJwksRoute, registerPinAdminRoutes } from './http/routes/upstream-admin.js';
@@ -125,6 +126,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   await registerOpenApi(app, config.server.publicUrl);
   registerHealthRoutes(app, health, config.metrics.enabled ? metrics : undefined);
   registerJwksRoute(app, signer);
+  registerResourceMetadata(app, config);
   await registerBackchannelLogout(app, verifier, revocations, config);
   let mcpEndpoint: { close(): Promise<void> } | undefined;
   await app.register(async (api) => {

@@ -48,6 +48,20 @@ async function authenticate(request: FastifyRequest, context: AuthContext): Prom
   return identity;
 }
 
+/** Where clients (MCP clients in particular) discover which authorization server issues our tokens (RFC 9728). */
+export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
+
+export function publicBaseUrl(request: FastifyRequest, config: GatewayConfig): string {
+  return config.server.publicUrl ?? `${request.protocol}://${request.host}`;
+}
+
+/** RFC 6750 challenge, with the RFC 9728 pointer MCP clients follow to find the identity provider. */
+function challenge(request: FastifyRequest, context: AuthContext, error: GatewayError): string {
+  const parts = [`Bearer realm="mcp-gateway"`, `resource_metadata="${publicBaseUrl(request, context.config)}${PROTECTED_RESOURCE_METADATA_PATH}"`];
+  if (error.code !== 'AUTH_1001') parts.push(`error="invalid_token"`, `error_description="${error.message.replace(/"/g, "'")}"`);
+  return parts.join(', ');
+}
+
 export function authHook(context: AuthContext) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     await context.rateLimits.checkAnonymous(request.ip);
@@ -57,7 +71,15 @@ export function authHook(context: AuthContext) {
     } catch (error) {
       const code = error instanceof GatewayError ? error.code : 'GATEWAY_9000';
       context.metrics.authValidations.inc({ result: code });
-      if (error instanceof GatewayError && error.status === 401) await context.rateLimits.recordAnonymousFailure(request.ip);
+      if (error instanceof GatewayError && error.status === 401) {
+        await context.rateLimits.recordAnonymousFailure(request.ip);
+        throw new GatewayError(error.code, {
+          message: error.message,
+          details: error.details,
+          cause: error,
+          headers: { ...error.headers, 'www-authenticate': challenge(request, context, error) },
+        });
+      }
       throw error;
     }
     context.metrics.authValidations.inc({ result: 'ok' });

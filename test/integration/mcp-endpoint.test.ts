@@ -31,10 +31,23 @@ function textOf(result: { content?: unknown }): string {
 }
 
 describe('gateway /mcp endpoint', () => {
-  it('refuses a client without a token with 401 and the error shape', async () => {
+  it('refuses a client without a token with 401, the error shape and a challenge pointing at the resource metadata', async () => {
     const response = await api(`${gateway.url}/mcp`, { body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } });
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('AUTH_1001');
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    expect(challenge).toMatch(/^Bearer /);
+    const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
+    expect(metadataUrl).toBe(`${gateway.url}/.well-known/oauth-protected-resource`);
+    const metadata = await api(`${metadataUrl}/mcp`);
+    expect(metadata.status).toBe(200);
+    expect(metadata.body).toMatchObject({ resource: `${gateway.url}/mcp`, authorization_servers: [stack.issuer.issuerUrl] });
+  });
+
+  it('says why a token was refused in the challenge', async () => {
+    const response = await api(`${gateway.url}/mcp`, { token: 'not-a-jwt', body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 
   it('negotiates 2026-07-28 and lists exactly the tools the policy shows the user', async () => {
