@@ -49,6 +49,13 @@ function walk(schema: JsonSchema, path: string, required: boolean, rows: Row[]):
     return;
   }
   if (path !== '' && (schema.properties === undefined || schema.description !== undefined)) {
+    const existing = rows.find((row) => row.path === path);
+    if (existing !== undefined) {
+      // The same key in two union variants (store.driver): one row naming both.
+      existing.type = `${existing.type} \\| ${typeOf(schema)}`;
+      existing.description = [existing.description, schema.description ?? ''].filter((text) => text !== '').join(' / ');
+      return;
+    }
     rows.push({
       path,
       type: schema.properties === undefined && typeof schema.additionalProperties === 'object' ? `map of ${typeOf(schema.additionalProperties)}` : typeOf(schema),
@@ -58,12 +65,12 @@ function walk(schema: JsonSchema, path: string, required: boolean, rows: Row[]):
     });
   }
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
-    if (rows.some((row) => row.path === `${path === '' ? '' : `${path}.`}${key}`) && child.properties === undefined) continue;
     walk(child, path === '' ? key : `${path}.${key}`, schema.required?.includes(key) ?? false, rows);
   }
   if (typeof schema.additionalProperties === 'object' && schema.additionalProperties.properties !== undefined) {
     walk(schema.additionalProperties, `${path}.<name>`, true, rows);
   }
+  if (schema.items?.properties !== undefined) walk({ ...schema.items, description: undefined }, `${path}[]`, true, rows);
 }
 
 export function configurationReference(): string {

@@ -29,54 +29,41 @@ export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 
 
 const serverSection = z
   .strictObject({
-    host: z.string().default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8080),
-    /** Public base URL of this gateway; the `iss` of identity assertions and the JWKS location. Defaults to http://host:port. */
-    publicUrl: httpUrl.optional(),
-    /** false, true, or the proxy addresses/CIDRs to trust for X-Forwarded-For. */
-    trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false),
-    bodyLimit: positiveInt.default(1_048_576),
-    cors: z.strictObject({ origins: z.array(z.string()).default([]) }).prefault({}),
+    host: z.string().default('127.0.0.1').describe('Address to listen on.'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('Port to listen on (the PORT environment variable overrides it).'),
+    publicUrl: httpUrl.optional().describe('Public base URL of this gateway: the `iss` of identity assertions, where upstreams fetch its JWKS, and the resource in OAuth metadata. Defaults to http://host:port.'),
+    trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false).describe('false, true, or the proxy addresses/CIDRs trusted for X-Forwarded-For (client IPs drive pre-authentication rate limits).'),
+    bodyLimit: positiveInt.default(1_048_576).describe('Largest accepted request body in bytes (larger → 413 REQ_4013).'),
+    cors: z.strictObject({ origins: z.array(z.string()).default([]).describe('Browser origins allowed to call the API (none by default).') }).prefault({}),
   })
   .prefault({});
 
 const loggingSection = z
   .strictObject({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    pretty: z.boolean().default(false),
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
+    pretty: z.boolean().default(false).describe('Human-readable lines instead of JSON (the demo turns it on).'),
   })
   .prefault({});
 
 const authSection = z.strictObject({
-  /** Accepted `iss` values; several are allowed for split-horizon DNS (internal vs public issuer URL). */
-  issuers: z.array(httpUrl).min(1, 'must list at least one issuer'),
-  jwksUri: httpUrl,
-  /** The OAuth client id of the gateway; `aud` or `azp` must name it, and its client roles count. */
-  clientId: z.string().min(1),
-  /** Extra accepted audiences besides clientId. */
-  audiences: z.array(z.string().min(1)).default([]),
-  algorithms: z.array(z.enum(SIGNING_ALGORITHMS)).min(1).default(['RS256', 'ES256', 'PS256']),
-  clockToleranceSec: nonNegativeInt.max(300).default(30),
-  /** Minimum time between two JWKS refetches caused by unknown `kid`s. */
-  jwksCooldownMs: nonNegativeInt.default(30_000),
-  jwksCacheMaxAgeMs: positiveInt.default(600_000),
-  jwksTimeoutMs: positiveInt.default(5_000),
-  /** The role allowed to use admin routes (revocations, pinning approvals). */
-  adminRole: roleName.default('gateway-admin'),
+  issuers: z.array(httpUrl).min(1, 'must list at least one issuer').describe('Accepted `iss` values; several for split-horizon DNS (internal vs public Keycloak URL).'),
+  jwksUri: httpUrl.describe("The issuer's JWKS endpoint (Keycloak: <realm>/protocol/openid-connect/certs)."),
+  clientId: z.string().min(1).describe("The gateway's OAuth client id: `aud` or `azp` must name it, and its client roles count."),
+  audiences: z.array(z.string().min(1)).default([]).describe('Extra accepted audiences besides clientId.'),
+  algorithms: z.array(z.enum(SIGNING_ALGORITHMS)).min(1).default(['RS256', 'ES256', 'PS256']).describe('Accepted signing algorithms; `none` and HS* are never accepted.'),
+  clockToleranceSec: nonNegativeInt.max(300).default(30).describe('Clock skew allowed on exp/nbf.'),
+  jwksCooldownMs: nonNegativeInt.default(30_000).describe('Minimum time between two JWKS refetches caused by unknown `kid`s.'),
+  jwksCacheMaxAgeMs: positiveInt.default(600_000).describe('How long a fetched JWKS is trusted before it is refreshed.'),
+  jwksTimeoutMs: positiveInt.default(5_000).describe('Timeout of one JWKS fetch.'),
+  adminRole: roleName.default('gateway-admin').describe('The role allowed to use admin routes (revocations, tool pinning).'),
 });
 
 const revocationSection = z
   .strictObject({
-    /**
-     * What to do when the store cannot be reached. Default fail-open: the mirror keeps serving the
-     * revocations it already has (revocations are rare and tokens short-lived); fail-closed refuses
-     * every request once the mirror is older than maxStalenessMs.
-     */
-    onStoreError: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
-    maxStalenessMs: positiveInt.default(30_000),
-    resyncIntervalMs: positiveInt.default(5_000),
-    /** How long a revoked jti or session is remembered when the token's own expiry is unknown. */
-    maxTokenLifetimeSec: positiveInt.default(86_400),
+    onStoreError: z.enum(['fail-open', 'fail-closed']).default('fail-open').describe('When the store is unreachable: fail-open serves from the last known revocation mirror; fail-closed refuses requests (503 AUTH_1005) once the mirror is older than maxStalenessMs.'),
+    maxStalenessMs: positiveInt.default(30_000).describe('How old the revocation mirror may get before it counts as stale (readiness, fail-closed).'),
+    resyncIntervalMs: positiveInt.default(5_000).describe('How often the mirror is re-read from the store (pushes arrive in between).'),
+    maxTokenLifetimeSec: positiveInt.default(86_400).describe("How long a revoked jti or session is remembered when the token's own expiry is unknown."),
   })
   .prefault({});
 
@@ -84,15 +71,18 @@ const redisNode = z.strictObject({ host: z.string().min(1), port: z.number().int
 
 const storeSection = z
   .discriminatedUnion('driver', [
-    z.strictObject({ driver: z.literal('memory') }),
+    z.strictObject({ driver: z.literal('memory').describe('In-process state for a single instance (the embedded demo).') }),
     z.strictObject({
-      driver: z.literal('redis'),
-      url: redisUrl.optional(),
-      sentinel: z.strictObject({ name: z.string().min(1), sentinels: z.array(redisNode).min(1), password: z.string().optional() }).optional(),
-      cluster: z.strictObject({ nodes: z.array(redisNode).min(1) }).optional(),
-      password: z.string().optional(),
-      keyPrefix: z.string().default('mcpgw:'),
-      connectTimeoutMs: positiveInt.default(2_000),
+      driver: z.literal('redis').describe('Shared state for many replicas.'),
+      url: redisUrl.optional().describe('redis:// or rediss:// URL of a single Redis (≥ 6.2).'),
+      sentinel: z
+        .strictObject({ name: z.string().min(1), sentinels: z.array(redisNode).min(1), password: z.string().optional() })
+        .optional()
+        .describe('Redis Sentinel: the master name and the sentinels.'),
+      cluster: z.strictObject({ nodes: z.array(redisNode).min(1) }).optional().describe('Redis Cluster seed nodes.'),
+      password: z.string().optional().describe('Redis password (use ${ENV}).'),
+      keyPrefix: z.string().default('mcpgw:').describe('Prefix of every key and channel, so several deployments can share a Redis.'),
+      connectTimeoutMs: positiveInt.default(2_000).describe('How long start-up waits for Redis (the gateway starts anyway and reports the store down).'),
     }),
   ])
   .default({ driver: 'memory' })
@@ -103,64 +93,60 @@ const storeSection = z
   });
 
 const toolRule = z.strictObject({
-  /** Stricter roles for this tool; a user needs one of the server's roles AND one of these. */
-  roles: roleList.optional(),
-  /** Force (true) or waive (false) human confirmation, overriding the annotation-based default. */
-  confirm: z.boolean().optional(),
-  /** Never show or call this tool. */
-  hidden: z.boolean().optional(),
+  roles: roleList.optional().describe("Stricter roles for this tool: one of the server's roles AND one of these."),
+  confirm: z.boolean().optional().describe('Force (true) or waive (false) human confirmation, overriding the annotation rule.'),
+  hidden: z.boolean().optional().describe('Never show or call this tool.'),
 });
 
 const upstreamServer = z.strictObject({
-  url: httpUrl,
-  description: z.string().default(''),
-  /** Roles that may use this server (any one suffices). */
-  roles: roleList.min(1, 'must grant the server to at least one role'),
-  tools: z.record(z.string().min(1), toolRule).default({}),
-  /** Expose this server's tools without the `server__` prefix when no other name collides. */
-  unprefixed: z.boolean().default(false),
-  /** Static headers sent to this server (e.g. its own API key, via ${ENV} interpolation). */
-  headers: z.record(z.string(), z.string()).default({}),
-  timeoutMs: positiveInt.optional(),
+  url: httpUrl.describe("The server's Streamable HTTP endpoint."),
+  description: z.string().default('').describe('Shown to users and to the model next to the server name.'),
+  roles: roleList.min(1, 'must grant the server to at least one role').describe('Roles that may use this server (any one suffices).'),
+  tools: z.record(z.string().min(1), toolRule).default({}).describe('Per-tool rules by the tool name the server publishes.'),
+  unprefixed: z.boolean().default(false).describe('Expose tools without the `server__` prefix where no other name collides.'),
+  headers: z.record(z.string(), z.string()).default({}).describe('Static headers for this server (e.g. its own API key via ${ENV}).'),
+  timeoutMs: positiveInt.optional().describe('Per-call deadline for this server (default upstream.callTimeoutMs).'),
 });
 
 const llmSection = z
   .strictObject({
-    provider: z.literal('anthropic').default('anthropic'),
-    model: z.string().min(1).default('claude-sonnet-4-6'),
-    maxTokens: positiveInt.default(4_096),
-    apiKey: z.string().optional(),
-    baseURL: httpUrl.optional(),
-    timeoutMs: positiveInt.default(60_000),
-    maxRetries: nonNegativeInt.max(10).default(2),
-    systemPrompt: z.string().optional(),
+    provider: z.literal('anthropic').default('anthropic').describe('The model provider.'),
+    model: z.string().min(1).default('claude-sonnet-4-6').describe('Model name.'),
+    maxTokens: positiveInt.default(4_096).describe('Maximum output tokens per model turn.'),
+    apiKey: z.string().optional().describe('Anthropic API key (use ${ANTHROPIC_API_KEY}).'),
+    baseURL: httpUrl.optional().describe('API base URL (a proxy, or the simulated API in the demo).'),
+    timeoutMs: positiveInt.default(60_000).describe('Timeout of one model request, SDK retries included (also bounded by the run deadline).'),
+    maxRetries: nonNegativeInt.max(10).default(2).describe('SDK retries of 429/529/5xx.'),
+    systemPrompt: z.string().optional().describe('Replaces the default system prompt.'),
   })
   .prefault({});
 
 const rateTier = z.strictObject({
-  name: z.string().min(1),
-  /** A user is in this tier when they hold any of these roles; an empty list is the default tier. */
-  roles: roleList,
-  queriesPerHour: positiveInt,
-  requestsPerMinute: positiveInt,
-  tokensPerDay: positiveInt,
+  name: z.string().min(1).describe('Tier name (metrics, errors).'),
+  roles: roleList.describe('Users holding any of these roles are in this tier; an empty list marks the default tier.'),
+  queriesPerHour: positiveInt.describe('AI queries (POST /api/query) per user per hour.'),
+  requestsPerMinute: positiveInt.describe('API requests per user per minute.'),
+  tokensPerDay: positiveInt.describe('Model tokens per user per day.'),
 });
 
 const limitsSection = z
   .strictObject({
     /** Ordered most generous first; a user gets the first tier one of whose roles they hold. */
-    tiers: z.array(rateTier).min(1).default([
+    tiers: z
+      .array(rateTier)
+      .min(1)
+      .default([
       { name: 'executive', roles: ['executive'], queriesPerHour: 1000, requestsPerMinute: 1200, tokensPerDay: 5_000_000 },
       { name: 'hr-write', roles: ['hr-write'], queriesPerHour: 500, requestsPerMinute: 600, tokensPerDay: 2_000_000 },
       { name: 'hr-read', roles: ['hr-read'], queriesPerHour: 200, requestsPerMinute: 600, tokensPerDay: 1_000_000 },
       { name: 'default', roles: [], queriesPerHour: 100, requestsPerMinute: 300, tokensPerDay: 500_000 },
-    ]),
-    /** Requests per minute per client IP before authentication succeeds. */
-    anonymousRequestsPerMinute: positiveInt.default(120),
-    maxToolResultBytes: positiveInt.default(16_384),
-    maxIterations: positiveInt.max(50).default(8),
-    runDeadlineMs: positiveInt.default(180_000),
-    maxQueryChars: positiveInt.default(8_000),
+    ])
+      .describe('Rate-limit tiers, most generous first: a user gets the first tier one of whose roles they hold, else the default tier (no roles).'),
+    anonymousRequestsPerMinute: positiveInt.default(120).describe('Failed authentications per client IP per minute before the IP is refused.'),
+    maxToolResultBytes: positiveInt.default(16_384).describe('Tool results larger than this are truncated before the model sees them.'),
+    maxIterations: positiveInt.max(50).default(8).describe('Maximum model turns in one run.'),
+    runDeadlineMs: positiveInt.default(180_000).describe('Deadline of one run.'),
+    maxQueryChars: positiveInt.default(8_000).describe('Longest accepted query.'),
   })
   .prefault({})
   .superRefine((limits, ctx) => {
@@ -171,55 +157,65 @@ const limitsSection = z
 
 const sseSection = z
   .strictObject({
-    heartbeatMs: positiveInt.default(15_000),
-    retryMs: positiveInt.default(2_000),
-    /** Bytes a slow reader may fall behind before it is disconnected. */
-    maxBufferedBytes: positiveInt.default(1_048_576),
+    heartbeatMs: positiveInt.default(15_000).describe('Interval of `: ping` comments on open streams.'),
+    retryMs: positiveInt.default(2_000).describe('The `retry:` reconnection hint sent to clients.'),
+    maxBufferedBytes: positiveInt.default(1_048_576).describe('Bytes a slow reader may fall behind before it is disconnected.'),
   })
   .prefault({});
 
 const runsSection = z
   .strictObject({
-    detachGraceMs: nonNegativeInt.default(5_000),
-    ttlMs: positiveInt.default(3_600_000),
-    conversationTtlMs: positiveInt.default(86_400_000),
-    maxConversationTurns: positiveInt.default(20),
+    detachGraceMs: nonNegativeInt.default(5_000).describe('How long a run survives with no reader before it is cancelled end to end (0 allowed).'),
+    ttlMs: positiveInt.default(3_600_000).describe('How long run state and event logs are kept.'),
+    conversationTtlMs: positiveInt.default(86_400_000).describe('How long a conversation is kept for follow-up questions.'),
+    maxConversationTurns: positiveInt.default(20).describe('Earlier questions kept in a conversation.'),
   })
   .prefault({});
 
 const confirmationsSection = z
   .strictObject({
-    ttlMs: positiveInt.default(300_000),
-    /** Tools need confirmation when annotated destructiveHint, or when they lack readOnlyHint. */
-    defaultRule: z.enum(['annotations', 'always', 'never']).default('annotations'),
+    ttlMs: positiveInt.default(300_000).describe('How long a confirmation waits for a decision.'),
+    defaultRule: z.enum(['annotations', 'always', 'never']).default('annotations').describe('annotations: tools annotated destructiveHint, or lacking readOnlyHint, need confirmation; always; never.'),
   })
   .prefault({});
 
 const upstreamSection = z
   .strictObject({
-    connectTimeoutMs: positiveInt.default(5_000),
-    callTimeoutMs: positiveInt.default(30_000),
-    retry: z.strictObject({ attempts: positiveInt.max(10).default(3), baseMs: positiveInt.default(100), maxMs: positiveInt.default(5_000) }).prefault({}),
-    breaker: z.strictObject({ consecutiveFailures: positiveInt.default(5), halfOpenAfterMs: positiveInt.default(10_000) }).prefault({}),
-    catalogueRefreshMs: positiveInt.default(60_000),
-    /** What to do when a tool definition changes after first sight. */
-    pinning: z.enum(['off', 'log', 'hide']).default('log'),
+    connectTimeoutMs: positiveInt.default(5_000).describe('Timeout of connecting to an upstream (version negotiation included).'),
+    callTimeoutMs: positiveInt.default(30_000).describe('Default deadline of one upstream call attempt.'),
+    retry: z
+      .strictObject({
+        attempts: positiveInt.max(10).default(3).describe('Attempts per call, the first included (retries happen only where repeating is safe).'),
+        baseMs: positiveInt.default(100).describe('Base of the exponential backoff (full jitter).'),
+        maxMs: positiveInt.default(5_000).describe('Cap of one backoff delay, Retry-After included.'),
+      })
+      .prefault({}),
+    breaker: z
+      .strictObject({
+        consecutiveFailures: positiveInt.default(5).describe('Consecutive transient failures that open a server\'s circuit (calls then fail at once with MCP_2003).'),
+        halfOpenAfterMs: positiveInt.default(10_000).describe('When an open circuit lets one probe call through.'),
+      })
+      .prefault({}),
+    catalogueRefreshMs: positiveInt.default(60_000).describe('How often tool lists are re-read (they are also refreshed on tools/list_changed).'),
+    pinning: z.enum(['off', 'log', 'hide']).default('log').describe('When a tool definition changes after first sight: off, log (and list for admins), or hide until an admin approves.'),
     assertion: z
       .strictObject({
-        ttlSec: positiveInt.max(60).default(60),
+        ttlSec: positiveInt.max(60).default(60).describe('Lifetime of an identity assertion (≤ 60 s).'),
         /** PEM PKCS#8 private key (RS256 or ES256), or a file holding it. Generated at start when neither is set. */
-        privateKeyPem: z.string().optional(),
-        privateKeyFile: z.string().optional(),
-        algorithm: z.enum(['RS256', 'ES256']).default('ES256'),
+        privateKeyPem: z.string().optional().describe('PKCS#8 PEM signing key; every replica needs the same. Generated at start when neither this nor privateKeyFile is set.'),
+        privateKeyFile: z.string().optional().describe('File holding the PKCS#8 PEM signing key.'),
+        algorithm: z.enum(['RS256', 'ES256']).default('ES256').describe('Signing algorithm of the assertions.'),
         /** The assertions' `iss`; defaults to server.publicUrl, else http://host:port. */
-        issuer: z.string().min(1).optional(),
-        header: z.string().default('authorization'),
+        issuer: z.string().min(1).optional().describe('The assertions\' `iss`; defaults to server.publicUrl, else http://host:port.'),
+        header: z.string().default('authorization').describe('Header carrying the assertion (`authorization` sends `Bearer <jwt>`).'),
       })
       .prefault({}),
   })
   .prefault({});
 
-const shutdownSection = z.strictObject({ graceMs: nonNegativeInt.default(25_000) }).prefault({});
+const shutdownSection = z
+  .strictObject({ graceMs: nonNegativeInt.default(25_000).describe('How long running runs may finish after SIGTERM before they are cancelled.') })
+  .prefault({});
 
 export const configSchema = z
   .strictObject({
@@ -236,7 +232,7 @@ export const configSchema = z
     confirmations: confirmationsSection,
     upstream: upstreamSection,
     shutdown: shutdownSection,
-    metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    metrics: z.strictObject({ enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.') }).prefault({}),
   });
 
 export type GatewayConfigInput = z.input<typeof configSchema>;
