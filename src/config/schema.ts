@@ -159,7 +159,9 @@ const sseSection = z
   .strictObject({
     heartbeatMs: positiveInt.default(15_000).describe('Interval of `: ping` comments on open streams.'),
     retryMs: positiveInt.default(2_000).describe('The `retry:` reconnection hint sent to clients.'),
-    maxBufferedBytes: positiveInt.default(1_048_576).describe('Bytes a slow reader may fall behind before it is disconnected.'),
+    maxBufferedBytes: positiveInt
+      .default(1_048_576)
+      .describe('Bytes held for a reader before sending pauses; a reader that takes none of them within a heartbeat interval is disconnected.'),
   })
   .prefault({});
 

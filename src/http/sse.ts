@@ -1,7 +1,8 @@
 /**
  * The server-sent events writer: `text/event-stream` whatever the request asked for, never
  * compressed or buffered by proxies, `: ping` heartbeats, a `retry:` hint, and bounded buffering —
- * a reader that falls further behind than `maxBufferedBytes` is disconnected (the run goes on; the
+ * once more than `maxBufferedBytes` wait for a reader, the sender is held until they are taken, and a
+ * reader that takes none of it within a heartbeat interval is disconnected (the run goes on; the
  * reader may come back with Last-Event-ID). Hand-written because it is a few lines over Node's
  * response, and no maintained Fastify plugin offers the cut-off and registry the gateway needs.
  */
@@ -50,8 +51,18 @@ export class SseStream {
     return this.closeReason === undefined;
   }
 
-  send(id: string, event: string, data: unknown): boolean {
-    return this.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  /**
+   * Sends one event; resolves true when more may be sent, false once the stream is closed. The
+   * backlog is judged after the socket had its chance to flush, not at the moment of writing: Node
+   * corks a response for the rest of the tick, and one event may be larger than the bound, so a
+   * burst or a big event is not mistaken for a slow reader.
+   */
+  async send(id: string, event: string, data: unknown): Promise<boolean> {
+    if (!this.isOpen) return false;
+    const raw = this.reply.raw;
+    const flushed = new Promise<void>((resolve) => raw.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`, () => resolve()));
+    if (raw.writableLength <= this.config.maxBufferedBytes) return true;
+    return this.awaitReader(flushed);
   }
 
   /** Ends the stream; `shutdown` tells the client to reconnect (to another replica) after the retry hint. */
@@ -59,15 +70,26 @@ export class SseStream {
     this.end(reason);
   }
 
-  private write(chunk: string): boolean {
-    if (this.closeReason !== undefined) return false;
-    const raw = this.reply.raw;
-    raw.write(chunk);
-    if (raw.writableLength > this.config.maxBufferedBytes) {
-      this.end('slow');
-      return false;
-    }
-    return true;
+  private write(chunk: string): void {
+    if (this.closeReason === undefined) this.reply.raw.write(chunk);
+  }
+
+  /** Holds the sender until the backlog is flushed; a reader that does not take it within a heartbeat interval is cut off. */
+  private async awaitReader(flushed: Promise<void>): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    let onClose: (() => void) | undefined;
+    const outcome = await Promise.race([
+      flushed.then(() => 'flushed' as const),
+      new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), this.config.heartbeatMs))),
+      new Promise<'closed'>((resolve) => {
+        onClose = () => resolve('closed');
+        this.signal.addEventListener('abort', onClose, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    if (onClose !== undefined) this.signal.removeEventListener('abort', onClose);
+    if (outcome === 'slow') this.end('slow');
+    return this.isOpen;
   }
 
   private end(reason: SseCloseReason): void {

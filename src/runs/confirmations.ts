@@ -28,6 +28,12 @@ export interface PendingConfirmation {
 }
 
 const pendingKey = (id: string): string => `confirm:${id}`;
+/**
+ * The pending record outlives its expiresAt by this much, so the supervisor of a paused run can still
+ * take it when its expiry timer fires (were the store to drop it first, the run would wait forever).
+ * Past expiresAt it is dead to decisions all the same.
+ */
+const EXPIRY_CLAIM_GRACE_MS = 30_000;
 const decidedKey = (id: string): string => `confirm-decided:${id}`;
 
 export function bindingHash(server: string, tool: string, args: unknown): string {
@@ -58,7 +64,7 @@ export class Confirmations {
       expiresAt: new Date(now + this.ttlMs).toISOString(),
       ...(call.runId === undefined ? {} : { runId: call.runId, callId: call.callId }),
     };
-    await this.store.set(pendingKey(pending.id), JSON.stringify(pending), { ttlMs: this.ttlMs });
+    await this.store.set(pendingKey(pending.id), JSON.stringify(pending), { ttlMs: this.ttlMs + EXPIRY_CLAIM_GRACE_MS });
     this.metrics.confirmations.inc({ event: 'created' });
     return pending;
   }
@@ -66,7 +72,8 @@ export class Confirmations {
   /** The owner's pending confirmation; 404 for anyone else, for expired and for unknown ids alike. */
   async get(identity: Identity, id: string): Promise<PendingConfirmation> {
     const raw = await this.store.get(pendingKey(id));
-    const pending = raw === null ? undefined : (JSON.parse(raw) as PendingConfirmation);
+    const parsed = raw === null ? undefined : (JSON.parse(raw) as PendingConfirmation);
+    const pending = parsed !== undefined && Date.parse(parsed.expiresAt) > Date.now() ? parsed : undefined;
     if (pending === undefined || pending.sub !== identity.sub) {
       const decided = await this.store.get(decidedKey(id));
       if (decided !== null && (JSON.parse(decided) as { sub: string }).sub === identity.sub) throw new GatewayError('CONFIRM_5002');

@@ -35,7 +35,7 @@ async function streamRun(deps: RunRouteDependencies, reply: FastifyReply, runId:
   const detach = await deps.manager.attachReader(runId);
   try {
     for await (const event of deps.runs.tail(runId, afterId, stream.signal)) {
-      if (!stream.send(event.id, event.type, event.data)) break;
+      if (!(await stream.send(event.id, event.type, event.data))) break;
       if (event.type === 'done') break;
     }
   } catch (error) {
@@ -58,7 +58,8 @@ export function registerRunRoutes(app: FastifyInstance, deps: RunRouteDependenci
           additionalProperties: false,
           required: ['query'],
           properties: {
-            query: { type: 'string', minLength: 1, maxLength: config.limits.maxQueryChars },
+            // At least one non-blank character: the query is trimmed before the model sees it.
+            query: { type: 'string', minLength: 1, maxLength: config.limits.maxQueryChars, pattern: '\\S' },
             conversationId: { type: 'string', pattern: UUID },
           },
         },
