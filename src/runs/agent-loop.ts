@@ -184,7 +184,7 @@ export class AgentLoop {
   ): Promise<LoopOutcome> {
     if (visible === undefined) throw new Error('a confirmation needs a visible tool');
     const pending = await this.deps.confirmations.create(identity, { server: visible.tool.server, tool: visible.tool.name, arguments: use.input, runId: state.id, callId: use.id });
-    state.paused = { confirmationId: pending.id, toolUse: use, remaining, results };
+    state.paused = { confirmationId: pending.id, expiresAt: pending.expiresAt, toolUse: use, remaining, results };
     state.status = 'awaiting_confirmation';
     await this.deps.runs.save(state);
     await this.emit(state.id, { type: 'tool_call', data: { callId: use.id, server: pending.server, tool: pending.tool, arguments: use.input } });

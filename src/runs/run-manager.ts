@@ -106,6 +106,22 @@ export class RunManager {
     return state;
   }
 
+  /**
+   * The caller's run, ready to be read. A pause whose confirmation lapsed while no replica supervised
+   * it (its supervisor stopped) is settled here as expired, so a returning reader never waits forever.
+   */
+  async openForReading(identity: Identity, runId: string): Promise<RunState> {
+    const state = await this.ownedRun(identity, runId);
+    const paused = state.paused;
+    if (state.status === 'awaiting_confirmation' && paused !== undefined && Date.parse(paused.expiresAt) <= Date.now() && !this.supervised.has(runId)) {
+      if (await this.deps.confirmations.withdraw(paused.confirmationId)) {
+        await this.deps.loop.emit(state.id, { type: 'confirmation_resolved', data: { confirmationId: paused.confirmationId, decision: 'expired' } });
+        await this.deps.loop.finish(state, 'expired', 'confirmation_expired');
+      }
+    }
+    return state;
+  }
+
   /** A reader (an SSE stream on any replica) attaches; returns its detach function. */
   async attachReader(runId: string): Promise<() => Promise<void>> {
     await this.deps.store.incr(readersKey(runId), { by: 1, ttlMs: this.deps.config.runs.ttlMs }).catch(() => 0);
@@ -161,14 +177,24 @@ export class RunManager {
     return { status: decision === 'approve' ? 'approved' : 'rejected', runId: state.id };
   }
 
-  /** Graceful shutdown: no new runs; running ones get `graceMs` to finish, then are cancelled. */
+  /**
+   * Graceful shutdown: no new runs; running ones get `graceMs` to finish, then are cancelled. Runs
+   * paused for a confirmation are only let go: their state is in the store, so a decision on any other
+   * replica resumes them, and a lapsed one is settled by the next reader (openForReading).
+   */
   async shutdown(graceMs: number): Promise<void> {
     this.acceptingRuns = false;
     const driving = [...this.supervised.values()].map((supervision) => supervision.driving);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(driving), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
-    await Promise.all([...this.supervised.keys()].map((runId) => this.cancelSupervised(runId, 'gateway shutting down')));
+    await Promise.all(
+      [...this.supervised.keys()].map(async (runId) => {
+        const state = await this.deps.runs.load(runId).catch(() => undefined);
+        if (state?.status === 'awaiting_confirmation') this.release(runId);
+        else await this.cancelSupervised(runId, 'gateway shutting down');
+      }),
+    );
   }
 
   private async supervise(runId: string, identity: Identity): Promise<Supervision> {

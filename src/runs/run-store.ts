@@ -14,6 +14,8 @@ export interface PendingToolUse {
 
 export interface PausedTurn {
   confirmationId: string;
+  /** When the confirmation lapses; any replica may settle an overdue pause (its supervisor may be gone). */
+  expiresAt: string;
   /** The tool call waiting for a human. */
   toolUse: PendingToolUse;
   /** Calls of the same model turn still to run after this one. */

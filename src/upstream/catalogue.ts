@@ -99,10 +99,13 @@ export class Catalogue {
     return pending;
   }
 
-  /** Whether the server answered its last listing and its breaker is closed. */
+  /**
+   * Whether the server's last listing worked and its breaker is closed. One failed call does not take
+   * a server's tools away from users and the model; repeated failures open the breaker, which does.
+   */
   isAvailable(server: string): boolean {
     const upstream = this.servers.get(server);
-    return upstream !== undefined && this.listed.has(server) && !upstream.resilience.isOpen && upstream.status().ok;
+    return upstream !== undefined && this.listed.has(server) && !upstream.resilience.isOpen;
   }
 
   serverNames(): string[] {

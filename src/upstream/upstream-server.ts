@@ -81,9 +81,14 @@ export class UpstreamServer {
           try {
             return await operation(client, signal);
           } catch (error) {
-            // A session the server no longer knows, or a dropped connection: start afresh next attempt.
-            if (isConnectionLevel(error)) await this.discard(client);
-            throw error;
+            if (!isConnectionLevel(error)) throw error;
+            const sessionLost = isSessionLost(error, client);
+            // A session the server no longer knows, or a dropped connection: start afresh.
+            await this.discard(client);
+            if (!sessionLost) throw error;
+            // The server refused the unknown session before running anything, so a new session may
+            // repeat the request whatever the tool (MCP: the client then starts a new session).
+            return await operation(await this.connected(signal), signal);
           }
         },
         { safeToRepeat: options.safeToRepeat, timeoutMs: this.timeoutMs, signal: options.signal, headers: options.headers },
@@ -128,6 +133,11 @@ export class UpstreamServer {
     if (this.client === client) this.client = undefined;
     await client.close().catch(() => undefined);
   }
+}
+
+/** A 404 on a request that carried a session id: a 2025-era server forgot the session (e.g. it restarted). */
+function isSessionLost(error: unknown, client: Client): boolean {
+  return (error as { status?: unknown }).status === 404 && client.transport?.sessionId !== undefined;
 }
 
 function isConnectionLevel(error: unknown): boolean {

@@ -145,3 +145,44 @@ describe('confirmation expiry', () => {
     expect(shortLived.gateway.runs.activeCount).toBe(0);
   });
 });
+
+describe('a paused run whose gateway shuts down', () => {
+  it('is let go, not cancelled: another replica resumes it on a decision', async () => {
+    const store = redisStore('runs-handover');
+    const leaving = await startGateway(testConfig(stack, { store }));
+    const staying = await startGateway(testConfig(stack, { store }));
+    try {
+      const { connection, confirmationId, runId } = await pausedDelete(leaving, 'E-1047');
+      await leaving.close();
+      const ended = await collectRun(connection);
+      expect(ended.some((frame) => frame.event === 'done')).toBe(false);
+
+      const decided = await api(`${staying.url}/api/confirmations/${confirmationId}`, { token: alice, body: { decision: 'reject' } });
+      expect(decided.status).toBe(200);
+      const resumed = await collectRun(await readRun(staying.url, alice, runId));
+      expect(resumed.at(-1)).toMatchObject({ event: 'done', data: { status: 'completed' } });
+      expect(employees()).toContain('E-1047');
+    } finally {
+      await Promise.all([leaving.close(), staying.close()]);
+    }
+  });
+
+  it('whose confirmation lapses meanwhile is settled as expired by the next reader, on any replica', async () => {
+    const store = redisStore('runs-orphan');
+    const leaving = await startGateway(testConfig(stack, { store, confirmations: { ttlMs: 300 } }));
+    const staying = await startGateway(testConfig(stack, { store }));
+    try {
+      const { confirmationId, runId } = await pausedDelete(leaving, 'E-1048');
+      await leaving.close();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const frames = await collectRun(await readRun(staying.url, alice, runId));
+      expect(frames.slice(-2)).toMatchObject([
+        { event: 'confirmation_resolved', data: { confirmationId, decision: 'expired' } },
+        { event: 'done', data: { status: 'expired', stopReason: 'confirmation_expired' } },
+      ]);
+      expect(employees()).toContain('E-1048');
+    } finally {
+      await Promise.all([leaving.close(), staying.close()]);
+    }
+  });
+});

@@ -90,7 +90,7 @@ export function registerRunRoutes(app: FastifyInstance, deps: RunRouteDependenci
       const header = request.headers['last-event-id'];
       const lastEventId = (typeof header === 'string' ? header : undefined) ?? request.query.lastEventId ?? '0';
       if (lastEventId !== '0' && !EVENT_ID.test(lastEventId)) throw new GatewayError('REQ_4000', { message: 'Last-Event-ID is not an event id of this gateway' });
-      await deps.manager.ownedRun(identity, request.params.runId);
+      await deps.manager.openForReading(identity, request.params.runId);
       await streamRun(deps, reply, request.params.runId, lastEventId);
     },
   );

@@ -14,12 +14,6 @@ export type RunDecisionHandler = (identity: Identity, pending: PendingConfirmati
 
 const nameParam = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.-]+$' } as const;
 
-/**
- * Refuses unknown body fields. Fastify's ajv runs with `removeAdditional`, which would silently strip
- * them under `additionalProperties: false` — so a misspelt `arguments` would call the tool with none.
- */
-const onlyFields = (...names: string[]) => ({ propertyNames: { enum: names } }) as const;
-
 export function toolView({ tool, decision }: VisibleTool): Record<string, unknown> {
   return {
     name: tool.name,
@@ -78,7 +72,7 @@ export function registerToolRoutes(
     {
       schema: {
         params: { type: 'object', properties: { server: nameParam, tool: nameParam }, required: ['server', 'tool'] },
-        body: { type: 'object', ...onlyFields('arguments'), properties: { arguments: { type: 'object' } } },
+        body: { type: 'object', additionalProperties: false, properties: { arguments: { type: 'object' } } },
       },
     },
     async (request, reply) => {
@@ -118,7 +112,7 @@ export function registerToolRoutes(
     '/api/confirmations/:id',
     {
       schema: {
-        body: { type: 'object', ...onlyFields('decision'), required: ['decision'], properties: { decision: { type: 'string', enum: ['approve', 'reject'] } } },
+        body: { type: 'object', additionalProperties: false, required: ['decision'], properties: { decision: { type: 'string', enum: ['approve', 'reject'] } } },
       },
     },
     async (request, reply) => {
