@@ -10,6 +10,7 @@ import { authHook, type AuthContext } from './http/authenticate.js';
 import { createEdge } from './http/edge.js';
 import { RateLimits } from './http/rate-limit.js';
 import { registerOpenApi } from './http/openapi.js';
+import { registerConsole } from './http/routes/console.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerResourceMetadata } from './http/routes/resource-metadata.js';
 import { registerBackchannelLogout, registerRevocationAdminRoutes } from './http/routes/revocations.js';
@@ -125,6 +126,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
 
   await registerOpenApi(app, config.server.publicUrl);
   registerHealthRoutes(app, health, config.metrics.enabled ? metrics : undefined);
+  await registerConsole(app);
   registerJwksRoute(app, signer);
   registerResourceMetadata(app, config);
   await registerBackchannelLogout(app, verifier, revocations, config);

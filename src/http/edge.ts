@@ -33,7 +33,8 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
   app.removeContentTypeParser('text/plain');
   await app.register(helmet, {
     // The API serves JSON and SSE; the console's CSP allows only its own scripts.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], connectSrc: ["'self'"] } },
+    // No upgrade-insecure-requests: behind TLS it is moot, and on plain HTTP (a lab, a private network) it would break the console.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], connectSrc: ["'self'"], upgradeInsecureRequests: null } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
   await app.register(cors, {
