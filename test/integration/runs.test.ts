@@ -85,6 +85,12 @@ describe('SSE stream complete', () => {
     expect(first.tools?.some((tool) => tool.name === 'hr__delete_employee')).toBe(false);
   });
 
+  it('counts finished streams in the request metrics like any request (they bypass Fastify’s onResponse)', async () => {
+    const before = await metricValue(gw.gateway.metrics.httpRequests, { route: '/api/query', status: '200' });
+    await collectRun(await startRun(gw.url, bob, { query: INVOICES }));
+    await waitFor(async () => (await metricValue(gw.gateway.metrics.httpRequests, { route: '/api/query', status: '200' })) === before + 1, { what: 'the access record' });
+  });
+
   it('another user with the same roles hits the prompt cache', async () => {
     await collectRun(await startRun(gw.url, bob, { query: INVOICES }));
     const twin = await stack.issuer.tokenFor('bob.martinez', { claims: { sub: randomUUID(), preferred_username: 'bob.twin', email: 'bob.twin@example.com' } });
