@@ -138,7 +138,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     registerPinAdminRoutes(api, tools, config);
     registerToolRoutes(api, tools, confirmations, config, (identity, pending, decision) => runs.decide(identity, pending, decision));
     registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config });
-    mcpEndpoint = registerMcpEndpoint(api, tools, confirmations, metrics, app.log);
+    mcpEndpoint = registerMcpEndpoint(api, tools, confirmations, app.log);
   });
   tools.start();
   if (deps.extraRoutes !== undefined) await deps.extraRoutes(app);

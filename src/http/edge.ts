@@ -4,7 +4,7 @@
  */
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { loggerOptions } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -47,22 +47,14 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
     reply.header(REQUEST_ID_HEADER, request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    recordAccess(request, reply, metrics);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const durationMs = reply.elapsedTime;
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, durationMs / 1000);
+    request.log.info(
+      { method: request.method, url: request.url, route, status: reply.statusCode, durationMs: Math.round(durationMs * 10) / 10 },
+      'request',
+    );
   });
   return app;
-}
-
-/** The access-log line and request metrics of one finished request. */
-export function recordAccess(request: FastifyRequest, reply: FastifyReply, metrics: Metrics, extra: Record<string, unknown> = {}): void {
-  const route = request.routeOptions.url ?? 'unmatched';
-  const durationMs = reply.elapsedTime;
-  const status = reply.raw.statusCode;
-  metrics.httpRequests.inc({ method: request.method, route, status: String(status) });
-  metrics.httpDuration.observe({ method: request.method, route }, durationMs / 1000);
-  request.log.info({ method: request.method, url: request.url, route, status, durationMs: Math.round(durationMs * 10) / 10, ...extra }, 'request');
-}
-
-/** Fastify skips onResponse for hijacked replies (SSE, the MCP endpoint); they log when the socket side closes. */
-export function recordAccessOnClose(request: FastifyRequest, reply: FastifyReply, metrics: Metrics): void {
-  reply.raw.once('close', () => recordAccess(request, reply, metrics, { hijacked: true }));
 }

@@ -9,7 +9,6 @@
 import type { FastifyReply } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Metrics } from '../ops/metrics.js';
-import { recordAccessOnClose } from './edge.js';
 
 export type SseCloseReason = 'client' | 'slow' | 'done' | 'shutdown';
 
@@ -26,7 +25,6 @@ export class SseStream {
   ) {
     const raw = reply.raw;
     reply.hijack();
-    recordAccessOnClose(reply.request, reply, metrics);
     // Headers set by hooks (request id, security headers, CORS) live on the reply; carry them over.
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) raw.setHeader(name, value);

@@ -11,8 +11,6 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Identity } from '../auth/identity.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import { identityOf } from '../http/authenticate.js';
-import { recordAccessOnClose } from '../http/edge.js';
-import type { Metrics } from '../ops/metrics.js';
 import type { Confirmations } from '../runs/confirmations.js';
 import type { ToolService } from '../upstream/tool-service.js';
 
@@ -74,13 +72,7 @@ function buildServer(scope: RequestScope, tools: ToolService, confirmations: Con
   return server;
 }
 
-export function registerMcpEndpoint(
-  api: FastifyInstance,
-  tools: ToolService,
-  confirmations: Confirmations,
-  metrics: Metrics,
-  log: FastifyBaseLogger,
-): { close(): Promise<void> } {
+export function registerMcpEndpoint(api: FastifyInstance, tools: ToolService, confirmations: Confirmations, log: FastifyBaseLogger): { close(): Promise<void> } {
   const onerror = (error: Error): void => log.warn({ err: error }, 'MCP endpoint error');
   const handler = createMcpHandler(({ authInfo }) => buildServer(scopeOf(authInfo), tools, confirmations), { onerror });
 
@@ -93,7 +85,6 @@ export function registerMcpEndpoint(
       const node = toNodeHandler({ fetch: (webRequest) => handler.fetch(webRequest, { authInfo }) }, { onerror });
       // The SDK writes the response itself (JSON or an SSE stream); Fastify steps aside.
       reply.hijack();
-      recordAccessOnClose(request, reply, metrics);
       for (const [name, value] of Object.entries(reply.getHeaders())) {
         if (value !== undefined) reply.raw.setHeader(name, value);
       }
