@@ -28,6 +28,7 @@ import { RunStore } from './runs/run-store.js';
 import { TokenBudget } from './runs/token-budget.js';
 import { AssertionSigner, loadSigningKey } from './upstream/identity-assertion.js';
 import { ToolService } from './upstream/tool-service.js';
+import { AuditLog } from './ops/audit.js';
 import { Health } from './ops/health.js';
 import { Metrics } from './ops/metrics.js';
 import { createStore } from './store/create-store.js';
@@ -98,11 +99,12 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
 
   const assertionIssuer = config.upstream.assertion.issuer ?? config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
   const signer = new AssertionSigner(await loadSigningKey(config.upstream.assertion), assertionIssuer, config.upstream.assertion.ttlSec);
-  const tools = new ToolService(config, signer, store, metrics, app.log);
+  const audit = new AuditLog(app.log);
+  const tools = new ToolService(config, signer, store, metrics, audit, app.log);
   for (const server of Object.keys(config.servers)) {
     health.register({ name: `upstream:${server}`, kind: 'soft', check: async () => tools.serverStatus(server) });
   }
-  const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics);
+  const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics, audit);
 
   const model = new AnthropicProvider(config.llm);
   // A rejected API key degrades the instance (direct tool calls still work) and shows before any query fails.

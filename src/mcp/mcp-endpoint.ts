@@ -54,7 +54,11 @@ function buildServer(scope: RequestScope, tools: ToolService, confirmations: Con
       const visible = await tools.authorize(scope.identity, target.server, target.name);
       tools.validateArguments(visible.tool, args);
       if (visible.decision.effect === 'confirm') {
-        const pending = await confirmations.create(scope.identity, { server: target.server, tool: target.name, arguments: args });
+        const pending = await confirmations.create(
+          scope.identity,
+          { server: target.server, tool: target.name, arguments: args },
+          { reason: visible.decision.reason, requestId: scope.requestId },
+        );
         return {
           ...errorResult(
             `This action needs your confirmation before it runs. Approve or reject confirmation ${pending.id} ` +

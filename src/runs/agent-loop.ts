@@ -183,7 +183,11 @@ export class AgentLoop {
     visible: VisibleTool | undefined,
   ): Promise<LoopOutcome> {
     if (visible === undefined) throw new Error('a confirmation needs a visible tool');
-    const pending = await this.deps.confirmations.create(identity, { server: visible.tool.server, tool: visible.tool.name, arguments: use.input, runId: state.id, callId: use.id });
+    const pending = await this.deps.confirmations.create(
+      identity,
+      { server: visible.tool.server, tool: visible.tool.name, arguments: use.input, runId: state.id, callId: use.id },
+      { reason: visible.decision.reason, requestId: state.id },
+    );
     state.paused = { confirmationId: pending.id, expiresAt: pending.expiresAt, toolUse: use, remaining, results };
     state.status = 'awaiting_confirmation';
     await this.deps.runs.save(state);

@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Identity } from '../auth/identity.js';
 import { GatewayError } from '../errors.js';
+import type { AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
@@ -49,9 +50,33 @@ export class Confirmations {
     private readonly store: Store,
     private readonly ttlMs: number,
     private readonly metrics: Metrics,
+    private readonly audit: AuditLog,
   ) {}
 
-  async create(identity: Identity, call: { server: string; tool: string; arguments: Record<string, unknown>; runId?: string; callId?: string }): Promise<PendingConfirmation> {
+  /** Every creation and decision is audited here, whichever path (REST, run, MCP) it came from. */
+  private record(identity: Identity, pending: PendingConfirmation, decision: string, reason: string, outcome: string, requestId: string | undefined): void {
+    this.audit.record({
+      event: 'confirmation',
+      sub: identity.sub,
+      username: identity.username,
+      roles: identity.roles,
+      server: pending.server,
+      tool: pending.tool,
+      arguments: pending.arguments,
+      decision,
+      reason,
+      outcome,
+      requestId,
+      confirmationId: pending.id,
+      runId: pending.runId,
+    });
+  }
+
+  async create(
+    identity: Identity,
+    call: { server: string; tool: string; arguments: Record<string, unknown>; runId?: string; callId?: string },
+    context: { reason: string; requestId?: string | undefined },
+  ): Promise<PendingConfirmation> {
     const now = Date.now();
     const pending: PendingConfirmation = {
       id: randomUUID(),
@@ -66,6 +91,7 @@ export class Confirmations {
     };
     await this.store.set(pendingKey(pending.id), JSON.stringify(pending), { ttlMs: this.ttlMs + EXPIRY_CLAIM_GRACE_MS });
     this.metrics.confirmations.inc({ event: 'created' });
+    this.record(identity, pending, 'confirm', context.reason, 'pending', context.requestId);
     return pending;
   }
 
@@ -88,7 +114,7 @@ export class Confirmations {
    * reader on any replica sees either "pending" or "decided", never "unknown".
    * The binding hash is re-checked so what runs is exactly what was confirmed.
    */
-  async decide(identity: Identity, id: string, decision: ConfirmationDecision): Promise<PendingConfirmation> {
+  async decide(identity: Identity, id: string, decision: ConfirmationDecision, requestId?: string): Promise<PendingConfirmation> {
     await this.get(identity, id);
     const claimed = await this.store.set(decidedKey(id), JSON.stringify({ sub: identity.sub, decision }), { onlyIfAbsent: true, ttlMs: this.ttlMs });
     if (!claimed) throw new GatewayError('CONFIRM_5002');
@@ -103,6 +129,7 @@ export class Confirmations {
       throw new GatewayError('CONFIRM_5001', { message: 'The confirmation does not match its call' });
     }
     this.metrics.confirmations.inc({ event: decision === 'approve' ? 'approved' : 'rejected' });
+    this.record(identity, pending, decision, 'human decision', decision === 'approve' ? 'approved' : 'rejected', requestId);
     return pending;
   }
 

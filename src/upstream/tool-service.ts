@@ -9,7 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Identity } from '../auth/identity.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import { AuditLog } from '../ops/audit.js';
+import type { AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import { childTraceContext, tracer } from '../ops/tracing.js';
 import { decide, isVisible, policyTable, type Decision, type PolicyTable } from '../policy/decide.js';
@@ -49,7 +49,6 @@ export class ToolService {
   readonly catalogue: Catalogue;
   private readonly servers = new Map<string, UpstreamServer>();
   private readonly validator: ArgumentValidator = new ArgumentValidator();
-  private readonly audit: AuditLog;
   private readonly table: PolicyTable;
 
   constructor(
@@ -57,10 +56,10 @@ export class ToolService {
     private readonly signer: AssertionSigner,
     store: Store,
     private readonly metrics: Metrics,
+    private readonly audit: AuditLog,
     private readonly log: FastifyBaseLogger,
   ) {
     this.table = policyTable(config);
-    this.audit = new AuditLog(log);
     for (const [name, serverConfig] of Object.entries(config.servers)) {
       this.servers.set(
         name,
@@ -172,10 +171,6 @@ export class ToolService {
         });
       }
     });
-  }
-
-  recordAudit(entry: Parameters<AuditLog['record']>[0]): void {
-    this.audit.record(entry);
   }
 
   private async headersFor(identity: Identity, server: string, requestId: string | undefined): Promise<Record<string, string>> {

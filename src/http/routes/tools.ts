@@ -81,21 +81,11 @@ export function registerToolRoutes(
       const args = request.body.arguments ?? {};
       tools.validateArguments(visible.tool, args);
       if (visible.decision.effect === 'confirm') {
-        const pending = await confirmations.create(identity, { server: visible.tool.server, tool: visible.tool.name, arguments: args });
-        tools.recordAudit({
-          event: 'confirmation',
-          sub: identity.sub,
-          username: identity.username,
-          roles: identity.roles,
-          server: pending.server,
-          tool: pending.tool,
-          arguments: args,
-          decision: 'confirm',
-          reason: visible.decision.reason,
-          outcome: 'pending',
-          requestId: request.id,
-          confirmationId: pending.id,
-        });
+        const pending = await confirmations.create(
+          identity,
+          { server: visible.tool.server, tool: visible.tool.name, arguments: args },
+          { reason: visible.decision.reason, requestId: request.id },
+        );
         return reply.status(202).send({ confirmation: publicView(pending) });
       }
       const result = await tools.call(identity, visible, args, { requestId: request.id, traceparent: traceparentOf(request), signal: abortOnClose(reply) });
@@ -118,22 +108,7 @@ export function registerToolRoutes(
     async (request, reply) => {
       const identity = identityOf(request);
       const { decision } = request.body;
-      const pending = await confirmations.decide(identity, request.params.id, decision);
-      tools.recordAudit({
-        event: 'confirmation',
-        sub: identity.sub,
-        username: identity.username,
-        roles: identity.roles,
-        server: pending.server,
-        tool: pending.tool,
-        arguments: pending.arguments,
-        decision,
-        reason: 'human decision',
-        outcome: decision === 'approve' ? 'approved' : 'rejected',
-        requestId: request.id,
-        confirmationId: pending.id,
-        runId: pending.runId,
-      });
+      const pending = await confirmations.decide(identity, request.params.id, decision, request.id);
       if (pending.runId !== undefined && runDecisions !== undefined) return runDecisions(identity, pending, decision, request);
       if (decision === 'reject') return { status: 'rejected' };
       // Roles may have changed since the call was requested: decide again with the approver's current token.
