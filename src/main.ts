@@ -4,8 +4,7 @@ import { createGateway } from './app.js';
 import { demoConfig } from './config/demo-profile.js';
 import { ConfigError, loadConfigFile, parseConfig } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
-import { registerDevRoutes } from './dev/dev-routes.js';
-import { startDemoStack, type DemoStack } from './dev/demo-stack.js';
+import type { DemoStack } from './dev/demo-stack.js';
 
 const USAGE = `Usage:
   mcp-gateway start [--config FILE]      run the gateway (no config: the embedded demo profile)
@@ -35,6 +34,8 @@ async function start(configFile: string | undefined, env: NodeJS.ProcessEnv): Pr
       out('*** ANTHROPIC_API_KEY is not set: answers come from the SIMULATED model, not from Claude. ***');
     }
     const port = env.PORT === undefined ? 8080 : Number(env.PORT);
+    // The demo's modules (mock issuer, sample servers, simulated model) load only when it runs.
+    const { startDemoStack } = await import('./dev/demo-stack.js');
     demo = await startDemoStack({
       gatewayUrl: `http://127.0.0.1:${port}`,
       useRealModel,
@@ -47,9 +48,10 @@ async function start(configFile: string | undefined, env: NodeJS.ProcessEnv): Pr
   }
 
   const stack = demo;
+  const devRoutes = stack === undefined ? undefined : (await import('./dev/dev-routes.js')).registerDevRoutes;
   const gateway = await createGateway(config, {
     processMetrics: true,
-    extraRoutes: stack === undefined ? undefined : (app) => registerDevRoutes(app, stack),
+    extraRoutes: stack === undefined || devRoutes === undefined ? undefined : (app) => devRoutes(app, stack),
   });
   const url = await gateway.listen();
   gateway.app.log.info({ url, profile: stack === undefined ? configFile : 'embedded-demo' }, 'gateway ready');

@@ -36,6 +36,9 @@ redis.call('PEXPIREAT', KEYS[1], last[2])
 return 1
 `;
 
+/** Wake-ups are lost only while Redis is unreachable; a slow re-read covers that without loading it. */
+const REDIS_TAIL_SAFETY_POLL_MS = 10_000;
+
 /**
  * The store shared by every replica. Two connections per process, however many subscribers and
  * stream readers there are: `commands`, and one `subscriber` that carries every channel.
@@ -43,7 +46,7 @@ return 1
  * Tails never block a connection (no XREAD BLOCK): each append PUBLISHes a wake-up on a per-stream
  * channel, and all tails of a stream in this process share ONE subscription to it through the
  * channel registry. 10,000 waiting SSE readers therefore cost 10,000 in-process callbacks, not
- * 10,000 Redis connections; `pollMs` re-reads cover a wake-up lost while Redis was unreachable.
+ * 10,000 Redis connections; slow safety re-reads cover a wake-up lost while Redis was unreachable.
  */
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -173,6 +176,7 @@ export class RedisStore implements Store {
       {
         read: (after, count) => this.readAfter(stream, after, count),
         listen: (onAppend) => this.listen(this.wakeChannel(stream), onAppend),
+        safetyPollMs: REDIS_TAIL_SAFETY_POLL_MS,
       },
       afterId,
       options,

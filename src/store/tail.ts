@@ -5,10 +5,15 @@ export interface TailSource {
   read(afterId: string, count: number): Promise<StreamEntry[]>;
   /** Starts listening for appends to the stream; resolves once listening, returns the stop function. */
   listen(onAppend: () => void): Promise<() => Promise<void>>;
+  /**
+   * Re-read interval when no wake-up comes, unless the caller sets one: a safety net where wake-ups
+   * can be lost (Redis pub/sub across a reconnect); undefined where they cannot (in-process), so an
+   * idle reader costs no timer at all.
+   */
+  safetyPollMs?: number;
 }
 
 const READ_BATCH = 100;
-const DEFAULT_POLL_MS = 1_000;
 
 /**
  * The tail loop shared by both stores: replay after `afterId`, then wait for an append wake-up (or
@@ -17,7 +22,7 @@ const DEFAULT_POLL_MS = 1_000;
  * and "started waiting" is never missed: the wait returns at once and the next read sees it.
  */
 export async function* tailStream(source: TailSource, afterId: string, options: TailOptions): AsyncGenerator<StreamEntry> {
-  const { signal, pollMs = DEFAULT_POLL_MS } = options;
+  const { signal, pollMs = source.safetyPollMs } = options;
   if (signal.aborted) return;
   const wakeup = new Wakeup();
   const stop = await source.listen(() => wakeup.notify());
@@ -53,8 +58,8 @@ class Wakeup {
     this.notified = false;
   }
 
-  /** Resolves on notify, after `ms`, or on abort — whichever is first; leaves no timer or listener behind. */
-  wait(ms: number, signal: AbortSignal): Promise<void> {
+  /** Resolves on notify, after `ms` (if given), or on abort — whichever is first; leaves no timer or listener behind. */
+  wait(ms: number | undefined, signal: AbortSignal): Promise<void> {
     if (this.notified || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
@@ -63,7 +68,7 @@ class Wakeup {
         this.release = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
       signal.addEventListener('abort', done, { once: true });
       this.release = done;
     });

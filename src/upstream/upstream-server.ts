@@ -25,6 +25,7 @@ export class UpstreamServer {
   private connecting: Promise<Client> | undefined;
   private readonly fetch: typeof fetch;
   private lastError: string | undefined;
+  private closed = false;
 
   constructor(
     readonly name: string,
@@ -67,10 +68,14 @@ export class UpstreamServer {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    const pending = this.connecting;
     const client = this.client;
     this.client = undefined;
     this.connecting = undefined;
     await client?.close().catch(() => undefined);
+    // A connection still being set up must not outlive the gateway (it would keep the process alive).
+    await pending?.then((late) => late.close()).catch(() => undefined);
   }
 
   private async exchange<T>(operation: (client: Client, signal: AbortSignal) => Promise<T>, options: UpstreamCallOptions): Promise<T> {
@@ -124,6 +129,10 @@ export class UpstreamServer {
     client.onerror = (error) => this.log.debug({ server: this.name, err: error }, 'upstream client error');
     const transport = new StreamableHTTPClientTransport(new URL(this.config.url), { fetch: this.fetch });
     await client.connect(transport, { signal, timeout: this.upstream.connectTimeoutMs });
+    if (this.closed) {
+      await client.close().catch(() => undefined);
+      throw new Error(`upstream ${this.name} was closed while connecting`);
+    }
     this.client = client;
     this.log.info({ server: this.name, protocol: client.getNegotiatedProtocolVersion() }, 'connected to upstream MCP server');
     return client;

@@ -52,7 +52,7 @@ export interface SimulatedAnthropicHandle {
   readonly events: EventEmitter<SimulatedAnthropicEvents>;
   /** The next `count` `/v1/messages` requests fail with this status (and `retry-after` when 429). */
   failNext(count: number, status: InjectableStatus, retryAfterSec?: number): void;
-  /** Bodies of the `/v1/messages` requests received, oldest first. */
+  /** Bodies of the latest `/v1/messages` requests (up to 200), oldest first. */
   requests(): ReadonlyArray<unknown>;
   /** Stops listening and destroys open connections, aborting replies in flight. */
   close(): Promise<void>;
@@ -85,6 +85,7 @@ export async function startSimulatedAnthropic(options: SimulatedAnthropicOptions
   const stats: SimulatedAnthropicStats = { requests: 0, streams: 0, aborted: 0, active: 0 };
   const events = new EventEmitter<SimulatedAnthropicEvents>();
   const received: unknown[] = [];
+  const KEPT_REQUESTS = 200;
   const cache = new PromptCache();
   let failure: PendingFailure | undefined;
 
@@ -132,6 +133,8 @@ export async function startSimulatedAnthropic(options: SimulatedAnthropicOptions
       throw error;
     }
     received.push(body);
+    // Tests inspect recent requests; a long-running demo must not keep every body it ever saw.
+    if (received.length > KEPT_REQUESTS) received.shift();
     events.emit('request', body);
 
     const injected = takeFailure();
