@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { runBenchmarks, runIfEntry } from './lib/main.js';
 import { progress, type BenchResult, type Benchmark } from './lib/report.js';
 import { benchConfigInput, startBenchStack } from './lib/stack.js';
 import { median, round } from './lib/stats.js';
+import { freePort } from '../test/helpers/ports.js';
 
 const STARTS = 5;
 const TARGET_MS = 1_000;
@@ -27,15 +27,6 @@ const STOP_GRACE_MS = 3_000;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'bin', 'mcp-gateway.js');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function ensureBuilt(): Promise<void> {
   if (existsSync(join(root, 'dist', 'main.js'))) return;

@@ -3,32 +3,21 @@
  * ones (each upstream, the model) only degrade it. Each row is a gateway whose dependency is really
  * down: a stopped redis-server, a closed issuer, a closed MCP server.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigOverrides } from '../helpers/stack.js';
 import { api, startGateway, startTestStack, testConfig, type RunningGateway, type TestStack } from '../helpers/stack.js';
+import { freePort } from '../helpers/ports.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
 
 let stack: TestStack;
 let redis: PrivateRedis;
 let closedUrl: string;
 
-/** An http URL nothing listens on (a port bound then released). */
-function closedPortUrl(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(`http://127.0.0.1:${address.port}`) : reject(new Error('no port'))));
-    });
-  });
-}
 
 beforeAll(async () => {
   stack = await startTestStack();
   redis = await startPrivateRedis();
-  closedUrl = await closedPortUrl();
+  closedUrl = `http://127.0.0.1:${await freePort()}`;
 });
 
 afterAll(async () => {
