@@ -52,6 +52,8 @@ export class TurnView {
   #pending = new Set();
   #stopping = false;
   #tokens = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0 };
+  /** A `usage` event closes a model turn; the next turn's text starts a new paragraph. */
+  #modelTurnEnded = false;
 
   /**
    * @param {string} question
@@ -75,6 +77,8 @@ export class TurnView {
   handle({ type, data }) {
     switch (type) {
       case 'text':
+        if (this.#modelTurnEnded && this.#answerText.length > 0) this.#answerText.appendData('\n\n');
+        this.#modelTurnEnded = false;
         this.#answerText.appendData(data.delta);
         break;
       case 'tool_call':
@@ -93,6 +97,7 @@ export class TurnView {
         this.#addActivity(el('li', { class: 'activity-warning' }, el('span', { class: 'activity-label' }, 'Warning'), `${data.message} (${data.code})`));
         break;
       case 'usage':
+        this.#modelTurnEnded = true;
         this.#addUsage(data);
         break;
       case 'error':
