@@ -103,10 +103,6 @@ export class GatewayError extends Error {
   }
 }
 
-export function isGatewayError(value: unknown): value is GatewayError {
-  return value instanceof GatewayError;
-}
-
 /** Wraps anything thrown into a catalogued error; unknown failures become GATEWAY_9000 without leaking internals. */
 export function toGatewayError(value: unknown): GatewayError {
   if (value instanceof GatewayError) return value;

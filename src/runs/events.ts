@@ -38,7 +38,3 @@ export const RUN_EVENT_TYPES: readonly RunEventType[] = [
   'error',
   'done',
 ];
-
-export function isTerminal(event: RunEvent): boolean {
-  return event.type === 'done';
-}

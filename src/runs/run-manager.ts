@@ -84,7 +84,6 @@ export class RunManager {
       conversationId: conversation.id,
       status: 'running',
       messages: [...conversation.messages, { role: 'user', content: query } satisfies Anthropic.MessageParam],
-      firstMessage: conversation.messages.length,
       iteration: 0,
       createdAtMs: now,
       deadlineAtMs: now + this.deps.config.limits.runDeadlineMs,

@@ -31,8 +31,6 @@ export interface RunState {
   status: 'running' | 'awaiting_confirmation' | RunStatus;
   /** The whole exchange sent to the model, earlier conversation turns included. */
   messages: Anthropic.MessageParam[];
-  /** Index in `messages` where this run's own turns start (earlier ones came from the conversation). */
-  firstMessage: number;
   iteration: number;
   createdAtMs: number;
   deadlineAtMs: number;

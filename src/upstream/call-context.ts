@@ -28,10 +28,6 @@ export function withCallContext<T>(context: CallContext, run: () => Promise<T>):
   return storage.run(context, run);
 }
 
-export function currentCallContext(): CallContext | undefined {
-  return storage.getStore();
-}
-
 function retryAfterMs(header: string | null): number | undefined {
   if (header === null) return undefined;
   const seconds = Number(header);
