@@ -4,7 +4,7 @@
  * upstream servers and the audit log even when no OpenTelemetry SDK is installed.
  */
 import { randomBytes } from 'node:crypto';
-import { trace, type Span } from '@opentelemetry/api';
+import { context, propagation, trace, type Context, type Span } from '@opentelemetry/api';
 
 export const tracer = trace.getTracer('mcp-gateway');
 
@@ -13,6 +13,14 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 export interface TraceContext {
   readonly traceId: string;
   readonly traceparent: string;
+}
+
+/**
+ * The caller's trace as the parent context of the gateway's spans. With an OpenTelemetry SDK
+ * registered its W3C propagator reads the header; without one this is the active (empty) context.
+ */
+export function parentContext(traceparent: string | undefined): Context {
+  return traceparent === undefined ? context.active() : propagation.extract(context.active(), { traceparent });
 }
 
 /** A child of the caller's trace (same trace id, new span id), or a new trace when none came in. */

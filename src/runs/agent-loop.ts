@@ -5,12 +5,14 @@
  * with its state in the store so any replica can resume it.
  */
 import type Anthropic from '@anthropic-ai/sdk';
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Identity } from '../auth/identity.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import type { AnthropicProvider } from '../llm/anthropic-provider.js';
 import type { Metrics } from '../ops/metrics.js';
+import { tracer } from '../ops/tracing.js';
 import { tierFor } from '../policy/rate-tier.js';
 import type { ToolService, VisibleTool } from '../upstream/tool-service.js';
 import type { Confirmations } from './confirmations.js';
@@ -60,12 +62,29 @@ export class AgentLoop {
       if (remainingMs <= 0) return this.fail(state, new GatewayError('RUN_6003'));
 
       const visible = this.visibleTools(identity);
-      const turn = await model.streamTurn(
-        { system: systemBlocks(config.llm.systemPrompt), tools: modelTools(visible, this.serverDescriptions), messages: state.messages, timeoutMs: remainingMs, signal },
-        async (delta) => {
-          await this.emit(state.id, { type: 'text', data: { delta } });
-        },
-      );
+      const turn = await tracer.startActiveSpan('claude.messages.stream', async (span) => {
+        span.setAttributes({ 'gen_ai.request.model': model.model, 'run.id': state.id, 'run.iteration': state.iteration, 'run.tools': visible.length });
+        try {
+          const result = await model.streamTurn(
+            { system: systemBlocks(config.llm.systemPrompt), tools: modelTools(visible, this.serverDescriptions), messages: state.messages, timeoutMs: remainingMs, signal },
+            async (delta) => {
+              await this.emit(state.id, { type: 'text', data: { delta } });
+            },
+          );
+          span.setAttributes({
+            'gen_ai.response.finish_reason': result.stopReason ?? 'none',
+            'gen_ai.usage.input_tokens': result.usage.inputTokens,
+            'gen_ai.usage.output_tokens': result.usage.outputTokens,
+          });
+          return result;
+        } catch (error) {
+          span.recordException(error instanceof Error ? error : String(error));
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          throw error;
+        } finally {
+          span.end();
+        }
+      });
       await this.recordUsage(state, turn.usage);
       state.messages.push({ role: 'assistant', content: turn.content as Anthropic.ContentBlockParam[] });
       state.iteration += 1;

@@ -5,13 +5,14 @@
  * endpoint all go through here.
  */
 import type { CallToolResult } from '@modelcontextprotocol/client';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Identity } from '../auth/identity.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
-import { childTraceContext, tracer } from '../ops/tracing.js';
+import { childTraceContext, parentContext, tracer } from '../ops/tracing.js';
 import { decide, isVisible, policyTable, type Decision, type PolicyTable } from '../policy/decide.js';
 import type { Store } from '../store/types.js';
 import { ArgumentValidator } from './argument-validator.js';
@@ -135,7 +136,7 @@ export class ToolService {
     const annotations = tool.annotations;
     const safeToRepeat = annotations?.readOnlyHint === true || annotations?.idempotentHint === true;
     const started = performance.now();
-    return tracer.startActiveSpan(`mcp.tools/call ${tool.server}/${tool.name}`, async (span) => {
+    return tracer.startActiveSpan(`mcp.tools/call ${tool.server}/${tool.name}`, { kind: SpanKind.CLIENT }, parentContext(options.traceparent), async (span) => {
       const trace = childTraceContext(options.traceparent, span);
       let outcome = 'error';
       try {
@@ -148,7 +149,8 @@ export class ToolService {
         throw error;
       } finally {
         const durationMs = performance.now() - started;
-        span.setAttribute('mcp.outcome', outcome);
+        span.setAttributes({ 'mcp.server': tool.server, 'mcp.tool': tool.name, 'mcp.outcome': outcome, 'enduser.id': identity.sub });
+        if (outcome !== 'ok' && outcome !== 'tool_error') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
         span.end();
         this.metrics.toolCalls.inc({ server: tool.server, tool: tool.name, outcome });
         this.metrics.toolCallDuration.observe({ server: tool.server }, durationMs / 1000);
