@@ -57,6 +57,7 @@ export const ERROR_CATALOGUE = {
   GATEWAY_9000: { status: 500, retryable: true, message: 'Internal error' },
   GATEWAY_9001: { status: 503, retryable: true, message: 'The gateway is shutting down; retry on another instance' },
   GATEWAY_9002: { status: 503, retryable: true, message: 'A required dependency is unavailable' },
+  GATEWAY_9003: { status: 503, retryable: true, message: 'The gateway instance running this run stopped; ask again' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

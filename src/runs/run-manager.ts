@@ -22,12 +22,20 @@ type ControlMessage = 'attach' | 'detach' | 'cancel' | 'handoff';
 
 const controlChannel = (runId: string): string => `run-ctl:${runId}`;
 const readersKey = (runId: string): string => `run-readers:${runId}`;
+const leaseKey = (runId: string): string => `run-lease:${runId}`;
+/**
+ * The supervising replica renews a lease while it drives a run. A running run without a lease lost
+ * its replica (a crash, not a graceful shutdown, which ends or releases its runs): readers settle it.
+ */
+const LEASE_TTL_MS = 15_000;
+const LEASE_RENEW_MS = 5_000;
 
 /** What this replica holds for a run it supervises; everything here is released by dispose(). */
 class Supervision {
   readonly controller = new AbortController();
   graceTimer: NodeJS.Timeout | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
+  leaseTimer: NodeJS.Timeout | undefined;
   unsubscribe: (() => Promise<void>) | undefined;
   /** Settles when the loop stops driving (finished, paused or aborted). */
   driving: Promise<void> = Promise.resolve();
@@ -43,8 +51,10 @@ class Supervision {
     this.released = true;
     clearTimeout(this.graceTimer);
     clearTimeout(this.expiryTimer);
+    clearInterval(this.leaseTimer);
     this.graceTimer = undefined;
     this.expiryTimer = undefined;
+    this.leaseTimer = undefined;
     void this.unsubscribe?.().catch(() => undefined);
     this.unsubscribe = undefined;
   }
@@ -88,6 +98,8 @@ export class RunManager {
       createdAtMs: now,
       deadlineAtMs: now + this.deps.config.limits.runDeadlineMs,
     };
+    // The lease exists before the run does, so no reader ever sees a running run without one.
+    await this.renewLease(state.id);
     await this.deps.runs.save(state);
     await this.deps.loop.emit(state.id, { type: 'run', data: { runId: state.id, conversationId: state.conversationId, servers, unavailable } });
     for (const server of unavailable) {
@@ -111,6 +123,15 @@ export class RunManager {
    */
   async openForReading(identity: Identity, runId: string): Promise<RunState> {
     const state = await this.ownedRun(identity, runId);
+    if (state.status === 'running' && !this.supervised.has(runId) && (await this.leaseLapsed(runId))) {
+      // Several readers may find it at once: one of them settles it.
+      const settles = await this.deps.store.set(`run-settled:${runId}`, this.replicaId, { onlyIfAbsent: true, ttlMs: LEASE_TTL_MS });
+      if (settles) {
+        this.deps.log.warn({ runId }, 'run lost its replica; ending it as failed');
+        await this.deps.loop.fail(state, new GatewayError('GATEWAY_9003'));
+      }
+      return state;
+    }
     const paused = state.paused;
     if (state.status === 'awaiting_confirmation' && paused !== undefined && Date.parse(paused.expiresAt) <= Date.now() && !this.supervised.has(runId)) {
       if (await this.deps.confirmations.withdraw(paused.confirmationId)) {
@@ -119,6 +140,15 @@ export class RunManager {
       }
     }
     return state;
+  }
+
+  /** True only when the store says the lease is gone; an unreachable store never condemns a run. */
+  private async leaseLapsed(runId: string): Promise<boolean> {
+    try {
+      return (await this.deps.store.get(leaseKey(runId))) === null;
+    } catch {
+      return false;
+    }
   }
 
   /** A reader (an SSE stream on any replica) attaches; returns its detach function. */
@@ -196,10 +226,19 @@ export class RunManager {
     );
   }
 
+  private async renewLease(runId: string): Promise<void> {
+    await this.deps.store.set(leaseKey(runId), this.replicaId, { ttlMs: LEASE_TTL_MS }).catch((error: unknown) => {
+      this.deps.log.warn({ runId, err: error }, 'run lease not renewed');
+    });
+  }
+
   private async supervise(runId: string, identity: Identity): Promise<Supervision> {
     const supervision = new Supervision(runId, identity);
     this.supervised.set(runId, supervision);
     this.deps.metrics.runsActive.set(this.supervised.size);
+    await this.renewLease(runId);
+    supervision.leaseTimer = setInterval(() => void this.renewLease(runId), LEASE_RENEW_MS);
+    supervision.leaseTimer.unref();
     try {
       supervision.unsubscribe = await this.deps.store.subscribe(controlChannel(runId), (message) => {
         const [kind, origin] = message.split(':');

@@ -3,7 +3,10 @@
  * decided on the other replica (approve, reject) and seen by the reader on the first, expiry, and
  * resuming a stream with Last-Event-ID on another replica without losing or repeating an event.
  */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findDemoUser } from '../../src/dev/demo-users.js';
 import { DECLINED_MESSAGE } from '../../src/runs/agent-loop.js';
 import { api, redisStore, startGateway, startTestStack, testConfig, type RunningGateway, type TestStack } from '../helpers/stack.js';
 import { collectRun, openSse, type SseFrame } from '../helpers/sse.js';
@@ -183,6 +186,29 @@ describe('a paused run whose gateway shuts down', () => {
       expect(employees()).toContain('E-1048');
     } finally {
       await Promise.all([leaving.close(), staying.close()]);
+    }
+  });
+});
+
+describe('a run whose replica vanished without a shutdown', () => {
+  it('is ended as failed (GATEWAY_9003) by the next reader, so nobody waits forever', async () => {
+    const config = testConfig(stack, { store: redisStore('runs-lost') });
+    const reader = await startGateway(config);
+    const redis = new Redis(process.env.TEST_REDIS_URL!, { keyPrefix: (config.store as { keyPrefix: string }).keyPrefix });
+    try {
+      // What a crashed replica leaves behind: a running run's state, and no lease renewing it.
+      const runId = randomUUID();
+      const sub = findDemoUser('alice.chen')!.sub;
+      const now = Date.now();
+      await redis.set(`run:${runId}`, JSON.stringify({ id: runId, sub, conversationId: randomUUID(), status: 'running', messages: [], iteration: 0, createdAtMs: now, deadlineAtMs: now + 60_000 }), 'PX', 60_000);
+      const frames = await collectRun(await readRun(reader.url, alice, runId));
+      expect(frames.slice(-2)).toMatchObject([
+        { event: 'error', data: { code: 'GATEWAY_9003', retryable: true } },
+        { event: 'done', data: { status: 'failed', stopReason: 'GATEWAY_9003' } },
+      ]);
+    } finally {
+      redis.disconnect();
+      await reader.close();
     }
   });
 });
