@@ -1,6 +1,6 @@
 /** The `mcp-gateway` command line: start, check-config, dev-token, revoke. */
 import { parseArgs } from 'node:util';
-import { createGateway } from './app.js';
+import { createGateway, type Gateway } from './app.js';
 import { demoConfig } from './config/demo-profile.js';
 import { ConfigError, loadConfigFile, parseConfig } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
@@ -24,36 +24,48 @@ function withPortFromEnv(config: GatewayConfig, env: NodeJS.ProcessEnv): Gateway
   return { ...config, server: { ...config.server, port: Number(env.PORT) } };
 }
 
-async function start(configFile: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
-  let config: GatewayConfig;
-  let demo: DemoStack | undefined;
-  if (configFile === undefined) {
-    const useRealModel = (env.ANTHROPIC_API_KEY ?? '') !== '';
-    out('Running the embedded demo profile: dev identity provider, sample MCP servers, in-memory store (no config file given).');
-    if (!useRealModel) {
-      out('*** ANTHROPIC_API_KEY is not set: answers come from the SIMULATED model, not from Claude. ***');
-    }
-    const port = env.PORT === undefined ? 8080 : Number(env.PORT);
-    // The demo's modules (mock issuer, sample servers, simulated model) load only when it runs.
-    const { startDemoStack } = await import('./dev/demo-stack.js');
-    demo = await startDemoStack({
-      gatewayUrl: `http://127.0.0.1:${port}`,
-      useRealModel,
-      firstTokenMs: Number(env.SIM_LLM_FIRST_TOKEN_MS ?? 200),
-      tokenDelayMs: Number(env.SIM_LLM_TOKEN_DELAY_MS ?? 20),
-    });
-    config = parseConfig(demoConfig(demo.endpoints, env), env);
-  } else {
-    config = withPortFromEnv(await loadConfigFile(configFile, env), env);
+/** Starts the embedded demo's services and the config that points at them. */
+async function startDemo(env: NodeJS.ProcessEnv): Promise<{ config: GatewayConfig; stack: DemoStack }> {
+  const useRealModel = (env.ANTHROPIC_API_KEY ?? '') !== '';
+  out('Running the embedded demo profile: dev identity provider, sample MCP servers, in-memory store (no config file given).');
+  if (!useRealModel) {
+    out('*** ANTHROPIC_API_KEY is not set: answers come from the SIMULATED model, not from Claude. ***');
   }
-
-  const stack = demo;
-  const devRoutes = stack === undefined ? undefined : (await import('./dev/dev-routes.js')).registerDevRoutes;
-  const gateway = await createGateway(config, {
-    processMetrics: true,
-    extraRoutes: stack === undefined || devRoutes === undefined ? undefined : (app) => devRoutes(app, stack),
+  const port = env.PORT === undefined ? 8080 : Number(env.PORT);
+  // The demo's modules (mock issuer, sample servers, simulated model) load only when it runs.
+  const { startDemoStack } = await import('./dev/demo-stack.js');
+  const stack = await startDemoStack({
+    gatewayUrl: `http://127.0.0.1:${port}`,
+    useRealModel,
+    firstTokenMs: Number(env.SIM_LLM_FIRST_TOKEN_MS ?? 200),
+    tokenDelayMs: Number(env.SIM_LLM_TOKEN_DELAY_MS ?? 20),
   });
-  const url = await gateway.listen();
+  try {
+    return { config: parseConfig(demoConfig(stack.endpoints, env), env), stack };
+  } catch (error) {
+    await stack.close();
+    throw error;
+  }
+}
+
+async function start(configFile: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
+  const { config, stack } =
+    configFile === undefined ? await startDemo(env) : { config: withPortFromEnv(await loadConfigFile(configFile, env), env), stack: undefined };
+  let gateway: Gateway | undefined;
+  let url: string;
+  try {
+    const devRoutes = stack === undefined ? undefined : (await import('./dev/dev-routes.js')).registerDevRoutes;
+    gateway = await createGateway(config, {
+      processMetrics: true,
+      extraRoutes: stack === undefined || devRoutes === undefined ? undefined : (app) => devRoutes(app, stack),
+    });
+    url = await gateway.listen();
+  } catch (error) {
+    // A failed start (e.g. the port is taken) must not leave servers holding the process open.
+    await gateway?.close().catch(() => undefined);
+    await stack?.close().catch(() => undefined);
+    throw error;
+  }
   gateway.app.log.info({ url, profile: stack === undefined ? configFile : 'embedded-demo' }, 'gateway ready');
   if (stack !== undefined) {
     const { endpoints } = stack;
