@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { configurationReference, errorReference } from '../../scripts/reference-docs.js';
+import { parseConfig } from '../../src/config/load.js';
 
 describe('generated reference docs', () => {
   it('docs/configuration.md matches the config schema (run `npm run docs` after changing it)', async () => {
@@ -17,5 +19,14 @@ describe('generated reference docs', () => {
       expect(configuration).toContain(`| \`${section}.`);
     }
     expect(errorReference()).toContain('| `AUTH_1001` | 401 | no |');
+  });
+
+  it('the production example in the README is a valid configuration', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /## Production set-up[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const config = parseConfig(parseYaml(example!), { REDIS_URL: 'redis://redis.internal:6379', FINANCE_MCP_KEY: 'k', ANTHROPIC_API_KEY: 'a' });
+    expect(config.store.driver).toBe('redis');
+    expect(config.servers.hr?.tools.delete_employee?.roles).toEqual(['hr-write', 'executive']);
   });
 });
