@@ -13,6 +13,9 @@ type AuthConfig = GatewayConfig['auth'];
 /** Header `typ`s an access token may carry; anything else (e.g. `logout+jwt`) is another kind of token. */
 const ACCESS_TOKEN_HEADER_TYPES = new Set(['jwt', 'at+jwt', 'application/at+jwt']);
 
+const VERIFIED_CACHE_SIZE = 10_000;
+const VERIFIED_CACHE_MAX_AGE_MS = 60_000;
+
 function invalid(reason: string, cause?: unknown): GatewayError {
   return new GatewayError('AUTH_1002', { details: { reason }, cause });
 }
@@ -37,6 +40,7 @@ export class TokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
   private readonly audiences: ReadonlySet<string>;
   private lastJwksError: string | undefined = 'not fetched yet';
+  private readonly verified = new Map<string, { identity: Identity; validUntilMs: number }>();
 
   constructor(private readonly config: AuthConfig) {
     this.jwks = createRemoteJWKSet(new URL(config.jwksUri), {
@@ -82,7 +86,27 @@ export class TokenVerifier {
     }
   }
 
+  /**
+   * Verifies a bearer token. A token that verified recently is answered from a small cache (bounded in
+   * size, and in age so a key the issuer withdraws stops counting within a minute); the revocation
+   * check is not cached, it runs on every request.
+   */
   async verify(token: string): Promise<Identity> {
+    const nowMs = Date.now();
+    const cached = this.verified.get(token);
+    if (cached !== undefined && cached.validUntilMs > nowMs) return cached.identity;
+    const identity = await this.verifyUncached(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      // Maps iterate in insertion order: the first key is the oldest entry.
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
+    }
+    const expiryMs = (identity.exp + this.config.clockToleranceSec) * 1000;
+    this.verified.set(token, { identity, validUntilMs: Math.min(expiryMs, nowMs + VERIFIED_CACHE_MAX_AGE_MS) });
+    return identity;
+  }
+
+  private async verifyUncached(token: string): Promise<Identity> {
     let payload: JWTPayload;
     let headerType: unknown;
     try {

@@ -51,6 +51,10 @@ export interface RunOptions {
 
 export class ServerResilience {
   private readonly breaker;
+  /** For listing and read-only or idempotent tools: any transient failure may be retried. */
+  private readonly safePolicy;
+  /** For everything else: only a request that provably never reached the server (refused) is repeated. */
+  private readonly unsafePolicy;
   private readonly policyConfig: GatewayConfig['upstream'];
 
   constructor(
@@ -69,6 +73,8 @@ export class ServerResilience {
       if (state === CircuitState.Open) log.warn({ server }, 'circuit breaker opened: upstream marked unavailable');
       if (state === CircuitState.Closed) log.info({ server }, 'circuit breaker closed: upstream recovered');
     });
+    this.safePolicy = this.retrying(() => true);
+    this.unsafePolicy = this.retrying((failure) => !failure.outcome.reached);
   }
 
   get isOpen(): boolean {
@@ -76,9 +82,38 @@ export class ServerResilience {
   }
 
   async run<T>(operation: (signal: AbortSignal) => Promise<T>, options: RunOptions): Promise<T> {
+    const policy = options.safeToRepeat ? this.safePolicy : this.unsafePolicy;
+    try {
+      return await policy.execute(async ({ signal }) => {
+        // The deadline aborts the attempt's HTTP request itself, so a hung server holds nothing.
+        const attempt = new AbortController();
+        let timedOut = false;
+        const deadline = setTimeout(() => {
+          timedOut = true;
+          attempt.abort(new Error(`no answer within ${options.timeoutMs} ms`));
+        }, options.timeoutMs);
+        const forward = (): void => attempt.abort(signal.reason);
+        signal.addEventListener('abort', forward, { once: true });
+        const context: CallContext = { headers: options.headers };
+        try {
+          return await withCallContext(context, () => operation(attempt.signal));
+        } catch (error) {
+          throw new AttemptFailure(error, context.lastOutcome ?? { reached: true }, timedOut && !signal.aborted);
+        } finally {
+          clearTimeout(deadline);
+          signal.removeEventListener('abort', forward);
+        }
+      }, options.signal);
+    } catch (error) {
+      throw this.toGatewayError(error, options.signal);
+    }
+  }
+
+  /** Retries transient failures with full-jitter backoff (or Retry-After), for attempts `retryable` accepts. */
+  private retrying(retryable: (failure: AttemptFailure) => boolean) {
     const { retry: retryConfig } = this.policyConfig;
-    const retryPolicy = retry(
-      handleWhen((error) => error instanceof AttemptFailure && error.transient && (options.safeToRepeat || !error.outcome.reached)),
+    const policy = retry(
+      handleWhen((error) => error instanceof AttemptFailure && error.transient && retryable(error)),
       {
         maxAttempts: retryConfig.attempts - 1,
         backoff: new DelegateBackoff((context: IRetryBackoffContext<unknown>) => {
@@ -90,22 +125,8 @@ export class ServerResilience {
         }),
       },
     );
-    retryPolicy.onRetry(() => this.metrics.upstreamRetries.inc({ server: this.server }));
-
-    try {
-      return await wrap(retryPolicy, this.breaker).execute(async ({ signal }) => {
-        // The deadline aborts the attempt's HTTP request itself, so a hung server holds nothing.
-        const deadline = AbortSignal.timeout(options.timeoutMs);
-        const context: CallContext = { headers: options.headers };
-        try {
-          return await withCallContext(context, () => operation(AbortSignal.any([signal, deadline])));
-        } catch (error) {
-          throw new AttemptFailure(error, context.lastOutcome ?? { reached: true }, deadline.aborted && !signal.aborted);
-        }
-      }, options.signal);
-    } catch (error) {
-      throw this.toGatewayError(error, options.signal);
-    }
+    policy.onRetry(() => this.metrics.upstreamRetries.inc({ server: this.server }));
+    return wrap(policy, this.breaker);
   }
 
   private toGatewayError(error: unknown, signal: AbortSignal | undefined): unknown {
