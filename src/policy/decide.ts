@@ -38,12 +38,18 @@ function needsConfirmation(tool: ToolFacts, rule: ToolRule | undefined, confirmD
   return { confirm: false, reason: 'tool is read-only' };
 }
 
+/** Whether any of the roles grants the server at all (before per-tool rules). */
+export function grantsServer(roles: readonly string[], server: string, table: PolicyTable): boolean {
+  const serverPolicy = table.servers[server];
+  return serverPolicy !== undefined && holdsAny(roles, serverPolicy.roles);
+}
+
 export function decide(roles: readonly string[], server: string, tool: ToolFacts, table: PolicyTable): Decision {
   const serverPolicy = table.servers[server];
   if (serverPolicy === undefined) return { effect: 'hidden', reason: `server ${server} is not configured` };
   const rule = serverPolicy.tools[tool.name];
   if (rule?.hidden === true) return { effect: 'hidden', reason: `tool ${tool.name} is hidden by config` };
-  if (!holdsAny(roles, serverPolicy.roles)) return { effect: 'deny', reason: `no role grants server ${server}` };
+  if (!grantsServer(roles, server, table)) return { effect: 'deny', reason: `no role grants server ${server}` };
   if (rule?.roles !== undefined && !holdsAny(roles, rule.roles)) return { effect: 'deny', reason: `tool ${tool.name} needs one of ${rule.roles.join(', ')}` };
   const { confirm, reason } = needsConfirmation(tool, rule, table.confirmDefault);
   return { effect: confirm ? 'confirm' : 'allow', reason };

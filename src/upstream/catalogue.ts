@@ -114,15 +114,18 @@ export class Catalogue {
 
   /** Every usable tool, in a deterministic order (server, then tool name). */
   tools(): CatalogueTool[] {
-    return this.serverNames().flatMap((server) => (this.entries.get(server) ?? []).filter((tool) => !(tool.changed && this.config.pinning === 'hide')));
+    return this.serverNames().flatMap((server) => (this.entries.get(server) ?? []).filter((tool) => this.usable(tool)));
   }
 
-  toolsOf(server: string): CatalogueTool[] {
-    return this.tools().filter((tool) => tool.server === server);
-  }
-
+  /** One server's tool by name; looks at that server's entries only (this is on every call's path). */
   find(server: string, tool: string): CatalogueTool | undefined {
-    return this.tools().find((entry) => entry.server === server && entry.name === tool);
+    const entry = this.entries.get(server)?.find((candidate) => candidate.name === tool);
+    return entry !== undefined && this.usable(entry) ? entry : undefined;
+  }
+
+  /** A changed definition is withheld while pinning is `hide` and no admin has approved it. */
+  private usable(tool: CatalogueTool): boolean {
+    return !(tool.changed && this.config.pinning === 'hide');
   }
 
   resolve(qualifiedName: string): CatalogueTool | undefined {

@@ -13,7 +13,7 @@ import { GatewayError } from '../errors.js';
 import type { AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import { childTraceContext, parentContext, tracer } from '../ops/tracing.js';
-import { decide, isVisible, policyTable, type Decision, type PolicyTable } from '../policy/decide.js';
+import { decide, grantsServer, isVisible, policyTable, type Decision, type PolicyTable } from '../policy/decide.js';
 import type { Store } from '../store/types.js';
 import { ArgumentValidator } from './argument-validator.js';
 import { Catalogue, type CatalogueTool } from './catalogue.js';
@@ -99,7 +99,7 @@ export class ToolService {
 
   /** Servers the identity's roles grant, whether or not they are up. */
   grantedServers(identity: Identity): string[] {
-    return this.catalogue.serverNames().filter((server) => this.config.servers[server]?.roles.some((role) => identity.roles.includes(role)) === true);
+    return this.catalogue.serverNames().filter((server) => grantsServer(identity.roles, server, this.table));
   }
 
   /** Resolves server/tool for a caller; unknown → 404, not allowed → 403. */
