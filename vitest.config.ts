@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/{unit,integration,e2e}/**/*.test.ts'],
     environment: 'node',
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 20_000,
