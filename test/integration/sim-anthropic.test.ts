@@ -15,7 +15,7 @@ const MODEL = 'claude-sonnet-4-6';
 const TOOLS: Tool[] = [
   {
     name: 'hr__get_employee',
-    description: 'Look up an employee by id',
+    description: 'Get the HR record of one employee',
     input_schema: { type: 'object', properties: { employeeId: { type: 'string' } }, required: ['employeeId'] },
   },
   {
@@ -29,7 +29,7 @@ const TOOLS: Tool[] = [
   },
 ];
 
-const QUESTION: MessageParam[] = [{ role: 'user', content: 'delete employee E-1042' }];
+const QUESTION: MessageParam[] = [{ role: 'user', content: 'get employee E-1042' }];
 
 describe('simulated Anthropic API through the official SDK', () => {
   let sim: SimulatedAnthropicHandle;
@@ -53,7 +53,7 @@ describe('simulated Anthropic API through the official SDK', () => {
     expect(message.content[0]).toMatchObject({ type: 'text', text: 'Let me look that up.' });
     expect(message.content[1]).toMatchObject({
       type: 'tool_use',
-      name: 'hr__delete_employee',
+      name: 'hr__get_employee',
       input: { employeeId: 'E-1042' },
       id: expect.stringMatching(/^toolu_\w+$/),
     });
@@ -74,7 +74,7 @@ describe('simulated Anthropic API through the official SDK', () => {
     expect(message.stop_reason).toBe('tool_use');
     expect(message.content).toHaveLength(2);
     expect(message.content[0]).toMatchObject({ type: 'text', text: 'Let me look that up.' });
-    expect(message.content[1]).toMatchObject({ type: 'tool_use', name: 'hr__delete_employee', input: { employeeId: 'E-1042' } });
+    expect(message.content[1]).toMatchObject({ type: 'tool_use', name: 'hr__get_employee', input: { employeeId: 'E-1042' } });
     expect(seen[0]).toBe('message_start');
     expect(seen.at(-1)).toBe('message_stop');
     expect(seen.filter((type) => type === 'content_block_delta').length).toBeGreaterThan(4);
@@ -82,11 +82,11 @@ describe('simulated Anthropic API through the official SDK', () => {
     expect(sim.stats.active).toBe(0);
   });
 
-  it('summarises tool results with the item count and ends the turn', async () => {
+  it('answers tool results in markdown and ends the turn', async () => {
     const first = await client.messages.create({ model: MODEL, max_tokens: 1024, tools: TOOLS, messages: QUESTION });
     const call = first.content.find((block) => block.type === 'tool_use');
     if (call?.type !== 'tool_use') throw new Error('expected a tool call');
-    const rows = [{ name: 'Ana' }, { name: 'Ben' }, { name: 'Cy' }];
+    const rows = { employees: [{ name: 'Ana' }, { name: 'Ben' }, { name: 'Cy' }] };
 
     const message = await client.messages
       .stream({
@@ -103,8 +103,7 @@ describe('simulated Anthropic API through the official SDK', () => {
 
     expect(message.stop_reason).toBe('end_turn');
     expect(message.content).toHaveLength(1);
-    expect(message.content[0]).toMatchObject({ type: 'text', text: expect.stringContaining('3 items') });
-    expect(message.content[0]).toMatchObject({ text: expect.stringContaining('hr__delete_employee') });
+    expect(message.content[0]).toMatchObject({ type: 'text', text: 'Here are the 3 employees:\n\n| Name |\n| --- |\n| Ana |\n| Ben |\n| Cy |' });
   });
 
   it('writes the prompt cache on first use and reads it on a repeat', async () => {

@@ -14,6 +14,7 @@ const contentBlock = z.looseObject({
   text: z.string().optional(),
   id: z.string().optional(),
   name: z.string().optional(),
+  input: z.record(z.string(), z.unknown()).optional(),
   tool_use_id: z.string().optional(),
   content: z
     .union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() }))])
@@ -31,6 +32,8 @@ const propertySchema = z.looseObject({
   type: z.union([z.string(), z.array(z.string())]).optional(),
   enum: z.array(z.unknown()).optional(),
   format: z.string().optional(),
+  pattern: z.string().optional(),
+  description: z.string().optional(),
 });
 
 const inputSchema = z.looseObject({

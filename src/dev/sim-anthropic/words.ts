@@ -9,8 +9,8 @@ const STOP_WORDS = new Set([
   'who', 'whom', 'why', 'will', 'with', 'would', 'you', 'your',
 ]);
 
-/** Business identifiers such as `E-1042`, `INV-2003` or `T-3001`. */
-const ID_TOKEN = /\b[A-Z]{1,4}-\d{3,}\b/g;
+/** Business identifiers such as `E-1042`, `INV-2003`, `T-3001` or `BUD-2026Q3-SALES`. */
+const ID_TOKEN = /\b[A-Z]{1,4}-\d[A-Za-z0-9]*(?:-[A-Z0-9]+)*\b/g;
 
 /** Ids in the order they appear. */
 export function idTokens(text: string): string[] {
@@ -22,14 +22,14 @@ export function withoutIdTokens(text: string): string {
 }
 
 /** Folds simple plurals so "employees" meets "employee" and "entries" meets "entry". */
-function singular(word: string): string {
+export function singular(word: string): string {
   if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
   if (word.length > 3 && word.endsWith('s') && !/(?:ss|us|is)$/.test(word)) return word.slice(0, -1);
   return word;
 }
 
 /** Lower-cased words, splitting camelCase, snake_case and kebab-case as well as prose. */
-function splitWords(text: string): string[] {
+export function splitWords(text: string): string[] {
   return text
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
