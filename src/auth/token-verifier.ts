@@ -39,6 +39,8 @@ function reasonFor(error: unknown): string {
 export class TokenVerifier {
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
   private readonly audiences: ReadonlySet<string>;
+  /** Whose logout tokens count: ours, and those of the clients people sign in with (console, MCP clients). */
+  private readonly logoutAudiences: readonly string[];
   private lastJwksError: string | undefined = 'not fetched yet';
   private readonly verified = new Map<string, { identity: Identity; validUntilMs: number }>();
 
@@ -49,6 +51,7 @@ export class TokenVerifier {
       timeoutDuration: config.jwksTimeoutMs,
     });
     this.audiences = new Set([config.clientId, ...config.audiences]);
+    this.logoutAudiences = [...new Set([...this.audiences, ...config.backchannelLogout.trustedClients])];
   }
 
   /**
@@ -146,7 +149,7 @@ export class TokenVerifier {
     try {
       ({ payload } = await jwtVerify(token, this.jwks, {
         issuer: this.config.issuers,
-        audience: [...this.audiences],
+        audience: [...this.logoutAudiences],
         algorithms: this.config.algorithms,
         clockTolerance: this.config.clockToleranceSec,
         requiredClaims: ['iat', 'jti'],

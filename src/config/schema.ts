@@ -56,6 +56,27 @@ const authSection = z.strictObject({
   jwksCacheMaxAgeMs: positiveInt.default(600_000).describe('How long a fetched JWKS is trusted before it is refreshed.'),
   jwksTimeoutMs: positiveInt.default(5_000).describe('Timeout of one JWKS fetch.'),
   adminRole: roleName.default('gateway-admin').describe('The role allowed to use admin routes (revocations, tool pinning).'),
+  publicIssuers: z
+    .array(httpUrl)
+    .min(1)
+    .optional()
+    .describe('Issuers clients may be sent to: the `authorization_servers` of the resource metadata, each one of `issuers`. Default: the first of `issuers` (list the public URL first; internal split-horizon URLs stay unpublished).'),
+  scopes: z
+    .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be an OAuth scope token'))
+    .default(['openid', 'profile', 'email'])
+    .describe('Scopes a client should request for this gateway: `scopes_supported` in the resource metadata and `scope` in the `/mcp` challenge. The gateway reads `preferred_username` (profile) and `email` (email).'),
+  backchannelLogout: z
+    .strictObject({
+      trustedClients: z
+        .array(z.string().min(1))
+        .default([])
+        .describe('Client ids of the same realm whose sessions a back-channel logout may end here (the `aud` of their logout tokens), besides `clientId` and `audiences`: the console and the MCP clients people sign in with.'),
+    })
+    .prefault({}),
+}).superRefine((auth, ctx) => {
+  for (const [index, issuer] of (auth.publicIssuers ?? []).entries()) {
+    if (!auth.issuers.includes(issuer)) ctx.addIssue({ code: 'custom', message: 'must be one of auth.issuers', path: ['publicIssuers', index] });
+  }
 });
 
 const revocationSection = z

@@ -31,8 +31,8 @@ export interface DevIssuer {
   tokenFor(username: string, options?: DevTokenOptions): Promise<string>;
   /** A token with exactly these claims (plus iss/iat/exp), for tests that need odd shapes. */
   sign(claims: Record<string, unknown>, options?: { expiresInSec?: number; header?: Record<string, unknown> }): Promise<string>;
-  /** An OIDC Back-Channel Logout 1.0 logout token for a session. */
-  logoutToken(options: { sid?: string; sub?: string }): Promise<string>;
+  /** An OIDC Back-Channel Logout 1.0 logout token for a session; `aud` is the client the session belongs to (default: the gateway's). */
+  logoutToken(options: { sid?: string; sub?: string; aud?: string }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -103,11 +103,11 @@ export async function startDevIssuer(options: { host?: string; port?: number; cl
         Object.assign(header, signOptions.header);
       });
     },
-    logoutToken({ sid, sub }) {
+    logoutToken({ sid, sub, aud }) {
       return build(120, (header, payload) => {
         header.typ = 'logout+jwt';
         Object.assign(payload, {
-          aud: clientId,
+          aud: aud ?? clientId,
           jti: randomUUID(),
           events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
           ...(sid === undefined ? {} : { sid }),

@@ -55,9 +55,22 @@ export function publicBaseUrl(request: FastifyRequest, config: GatewayConfig): s
   return config.server.publicUrl ?? `${request.protocol}://${request.host}`;
 }
 
+/**
+ * The protected resource a request path belongs to: the MCP endpoint (`/mcp`) is a resource of its
+ * own, so an MCP client is sent to metadata whose `resource` is the URL it connected to; everything
+ * else belongs to the gateway's API at the base URL ('').
+ */
+export function protectedResourcePath(url: string): '' | '/mcp' {
+  const path = url.split('?', 1)[0] ?? '';
+  return path === '/mcp' || path.startsWith('/mcp/') ? '/mcp' : '';
+}
+
 /** RFC 6750 challenge, with the RFC 9728 pointer MCP clients follow to find the identity provider. */
 function challenge(request: FastifyRequest, context: AuthContext, error: GatewayError): string {
-  const parts = [`Bearer realm="mcp-gateway"`, `resource_metadata="${publicBaseUrl(request, context.config)}${PROTECTED_RESOURCE_METADATA_PATH}"`];
+  const resourcePath = protectedResourcePath(request.url);
+  const parts = [`Bearer realm="mcp-gateway"`, `resource_metadata="${publicBaseUrl(request, context.config)}${PROTECTED_RESOURCE_METADATA_PATH}${resourcePath}"`];
+  // The MCP authorization spec has clients request the scopes the challenge names.
+  if (resourcePath !== '' && context.config.auth.scopes.length > 0) parts.push(`scope="${context.config.auth.scopes.join(' ')}"`);
   if (error.code !== 'AUTH_1001') parts.push(`error="invalid_token"`, `error_description="${error.message.replace(/"/g, "'")}"`);
   return parts.join(', ');
 }

@@ -38,8 +38,8 @@ describe('gateway /mcp endpoint', () => {
     const challenge = response.headers.get('www-authenticate') ?? '';
     expect(challenge).toMatch(/^Bearer /);
     const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
-    expect(metadataUrl).toBe(`${gateway.url}/.well-known/oauth-protected-resource`);
-    const metadata = await api(`${metadataUrl}/mcp`);
+    expect(metadataUrl).toBe(`${gateway.url}/.well-known/oauth-protected-resource/mcp`);
+    const metadata = await api(metadataUrl ?? '');
     expect(metadata.status).toBe(200);
     expect(metadata.body).toMatchObject({ resource: `${gateway.url}/mcp`, authorization_servers: [stack.issuer.issuerUrl] });
   });
