@@ -10,7 +10,9 @@ import { authHook, type AuthContext } from './http/authenticate.js';
 import { createEdge } from './http/edge.js';
 import { RateLimits } from './http/rate-limit.js';
 import { registerOpenApi } from './http/openapi.js';
+import { registerAdminRoutes } from './http/routes/admin.js';
 import { registerConsole } from './http/routes/console.js';
+import { registerConversationRoutes } from './http/routes/conversations.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerResourceMetadata } from './http/routes/resource-metadata.js';
 import { registerBackchannelLogout, registerRevocationAdminRoutes } from './http/routes/revocations.js';
@@ -99,7 +101,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
 
   const assertionIssuer = config.upstream.assertion.issuer ?? config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
   const signer = new AssertionSigner(await loadSigningKey(config.upstream.assertion), assertionIssuer, config.upstream.assertion.ttlSec);
-  const audit = new AuditLog(app.log);
+  const audit = new AuditLog(app.log, { store, maxRecords: config.audit.recentRecords, ttlMs: config.audit.recentTtlMs });
   const tools = new ToolService(config, signer, store, metrics, audit, app.log);
   for (const server of Object.keys(config.servers)) {
     health.register({ name: `upstream:${server}`, kind: 'soft', check: async () => tools.serverStatus(server) });
@@ -128,7 +130,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
 
   await registerOpenApi(app, config.server.publicUrl);
   registerHealthRoutes(app, health, config.metrics.enabled ? metrics : undefined);
-  await registerConsole(app);
+  await registerConsole(app, config);
   registerJwksRoute(app, signer);
   registerResourceMetadata(app, config);
   await registerBackchannelLogout(app, verifier, revocations, config);
@@ -140,6 +142,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     registerPinAdminRoutes(api, tools, config);
     registerToolRoutes(api, tools, confirmations, config, (identity, pending, decision) => runs.decide(identity, pending, decision));
     registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config });
+    registerConversationRoutes(api, conversations, tools.catalogue);
+    registerAdminRoutes(api, { health, tools, audit, config });
     mcpEndpoint = registerMcpEndpoint(api, tools, confirmations, app.log);
   });
   tools.start();

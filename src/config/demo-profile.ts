@@ -20,6 +20,8 @@ export function demoConfig(endpoints: DemoEndpoints, env: NodeJS.ProcessEnv = pr
     logging: { level: 'info', pretty: true },
     auth: { issuers: [endpoints.issuerUrl], jwksUri: endpoints.jwksUri, clientId: endpoints.clientId },
     store: { driver: 'memory' },
+    // The dev issuer serves the same authorization-code flow as Keycloak, with a login page listing the demo users.
+    console: { signIn: { issuer: endpoints.issuerUrl, clientId: endpoints.clientId } },
     servers: {
       hr: {
         url: endpoints.servers.hr,

@@ -240,6 +240,26 @@ const shutdownSection = z
   .strictObject({ graceMs: nonNegativeInt.default(25_000).describe('How long running runs may finish after SIGTERM before they are cancelled.') })
   .prefault({});
 
+const auditSection = z
+  .strictObject({
+    recentRecords: nonNegativeInt.default(1_000).describe('Most recent audit records kept in the store for the admin view and GET /api/admin/audit (0 keeps none; the audit log lines are the durable record).'),
+    recentTtlMs: positiveInt.default(604_800_000).describe('How long the kept audit records live without a new one.'),
+  })
+  .prefault({});
+
+const consoleSection = z
+  .strictObject({
+    signIn: z
+      .strictObject({
+        issuer: httpUrl.describe('The OIDC issuer the console signs in at (discovery from <issuer>/.well-known/openid-configuration); its tokens must be accepted by auth.'),
+        clientId: z.string().min(1).describe('The public OAuth client of the console (no secret; authorization code with PKCE S256, this gateway\'s URL as redirect URI).'),
+        scopes: z.string().default('openid profile email').describe('Scopes the console asks for.'),
+      })
+      .optional()
+      .describe('Sign-in through the identity provider (OIDC authorization code + PKCE). Without it the console offers pasting a token.'),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     server: serverSection,
@@ -255,6 +275,8 @@ export const configSchema = z
     confirmations: confirmationsSection,
     upstream: upstreamSection,
     shutdown: shutdownSection,
+    audit: auditSection,
+    console: consoleSection,
     metrics: z.strictObject({ enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics.') }).prefault({}),
   });
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { OAuth2Server } from 'oauth2-mock-server';
 import type { TokenRequestIncomingMessage } from 'oauth2-mock-server';
 import { findDemoUser, type DemoUser } from './demo-users.js';
+import { serveWithLoginPage, type TokenRequestOwner } from './dev-login.js';
 
 export const DEV_CLIENT_ID = 'mcp-gateway';
 /** Keycloak puts its own `account` client's roles in every token; they must not count for the gateway. */
@@ -63,17 +64,19 @@ export async function startDevIssuer(options: { host?: string; port?: number; cl
   const server = new OAuth2Server();
   await server.issuer.keys.generate('RS256');
 
-  // Token endpoint (password grant): shape the payload as Keycloak does for the named demo user.
+  // Token endpoint (password, authorization code and refresh grants): shape the payload as Keycloak does for the demo user.
+  let ownerOf: TokenRequestOwner = () => undefined;
   server.service.on('beforeTokenSigning', (token: { header: Record<string, unknown>; payload: Record<string, unknown> }, req: TokenRequestIncomingMessage) => {
-    const username = typeof req.body.username === 'string' ? req.body.username : undefined;
+    const username = ownerOf(req.body);
     const user = username === undefined ? undefined : findDemoUser(username);
     if (user === undefined) return;
     Object.assign(token.payload, keycloakClaims(user, clientId, randomUUID()));
   });
 
-  await server.start(options.port ?? 0, host);
-  const issuerUrl = server.issuer.url;
-  if (issuerUrl === undefined) throw new Error('dev issuer did not report its URL');
+  // Served behind a login page, so the authorization-code flow asks who is signing in.
+  const served = await serveWithLoginPage(server, host, options.port ?? 0);
+  ownerOf = served.ownerOf;
+  const issuerUrl = served.issuerUrl;
 
   const build = (expiresInSec: number, apply: (header: Record<string, unknown>, payload: Record<string, unknown>) => void): Promise<string> =>
     server.issuer.buildToken({
@@ -115,6 +118,6 @@ export async function startDevIssuer(options: { host?: string; port?: number; cl
         });
       });
     },
-    close: () => server.stop(),
+    close: () => served.close(),
   };
 }

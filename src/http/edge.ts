@@ -34,7 +34,8 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
   await app.register(helmet, {
     // The API serves JSON and SSE; the console's CSP allows only its own scripts.
     // No upgrade-insecure-requests: behind TLS it is moot, and on plain HTTP (a lab, a private network) it would break the console.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], connectSrc: ["'self'"], upgradeInsecureRequests: null } },
+    // The console's sign-in talks to the identity provider (discovery, token endpoint), so its origin may be connected to.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], connectSrc: ["'self'", ...signInOrigins(config)], upgradeInsecureRequests: null } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
   await app.register(cors, {
@@ -57,4 +58,10 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
     );
   });
   return app;
+}
+
+/** Origins the console's OIDC sign-in fetches from (none unless console.signIn is configured). */
+function signInOrigins(config: GatewayConfig): string[] {
+  const issuer = config.console.signIn?.issuer;
+  return issuer === undefined ? [] : [new URL(issuer).origin];
 }

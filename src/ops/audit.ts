@@ -1,9 +1,14 @@
 /**
  * The audit trail: one structured record per tool call decision and outcome (who, which grant,
  * redacted arguments, decision, outcome, trace id), written as `audit: true` log lines so any log
- * pipeline can route them to durable storage.
+ * pipeline can route them to durable storage. The most recent records are also kept in a bounded
+ * store stream (shared by every replica) for the admin view's audit query.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import type { Store } from '../store/types.js';
+
+const AUDIT_STREAM = 'audit';
+const AUDIT_PAGE = 500;
 
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|credential|ssn|iban|card/i;
 const MAX_STRING = 256;
@@ -39,10 +44,63 @@ export interface AuditRecord {
   confirmationId?: string;
 }
 
+/** A record as kept in the store stream: when it was written, and its stream id. */
+export type StoredAuditRecord = AuditRecord & { id: string; at: string };
+
+export interface AuditQuery {
+  /** Matches `sub` or `username` exactly. */
+  user?: string;
+  /** Matches the tool name, or `server.tool`. */
+  tool?: string;
+  decision?: string;
+  limit: number;
+}
+
+export interface RecentAuditOptions {
+  store: Store;
+  /** Records kept (oldest trimmed first); 0 keeps none. */
+  maxRecords: number;
+  ttlMs: number;
+}
+
 export class AuditLog {
-  constructor(private readonly log: FastifyBaseLogger) {}
+  constructor(
+    private readonly log: FastifyBaseLogger,
+    private readonly recent?: RecentAuditOptions,
+  ) {}
 
   record(entry: AuditRecord): void {
-    this.log.info({ audit: true, ...entry, arguments: redactArguments(entry.arguments) }, 'audit');
+    const record = { ...entry, arguments: redactArguments(entry.arguments) };
+    this.log.info({ audit: true, ...record }, 'audit');
+    const recent = this.recent;
+    if (recent === undefined || recent.maxRecords === 0) return;
+    // The log line is the record of truth; the stream only serves the admin view, so a store outage is logged, not raised.
+    recent.store
+      .append(AUDIT_STREAM, JSON.stringify({ ...record, at: new Date().toISOString() }), { ttlMs: recent.ttlMs, maxLen: recent.maxRecords })
+      .catch((error: unknown) => this.log.warn({ err: error }, 'audit record not kept for the admin view'));
+  }
+
+  /** The most recent kept records matching the query, newest first. */
+  async query(query: AuditQuery): Promise<StoredAuditRecord[]> {
+    const recent = this.recent;
+    if (recent === undefined || recent.maxRecords === 0) return [];
+    // The stream is capped near maxRecords (Redis trims approximately), so reading it whole stays bounded.
+    const entries = [];
+    for (let after = '0'; ; ) {
+      const page = await recent.store.readAfter(AUDIT_STREAM, after, AUDIT_PAGE);
+      entries.push(...page);
+      if (page.length < AUDIT_PAGE) break;
+      after = page[page.length - 1]?.id ?? after;
+    }
+    const matches: StoredAuditRecord[] = [];
+    for (const entry of entries.reverse()) {
+      const record = { ...(JSON.parse(entry.data) as AuditRecord & { at: string }), id: entry.id };
+      if (query.user !== undefined && record.sub !== query.user && record.username !== query.user) continue;
+      if (query.tool !== undefined && record.tool !== query.tool && `${record.server}.${record.tool}` !== query.tool) continue;
+      if (query.decision !== undefined && record.decision !== query.decision) continue;
+      matches.push(record);
+      if (matches.length >= query.limit) break;
+    }
+    return matches;
   }
 }

@@ -1,18 +1,52 @@
 /**
- * Conversations give follow-up questions the earlier turns. Each belongs to one user and expires;
- * anyone else asking for it is told it does not exist.
+ * Conversations give follow-up questions the earlier turns, and give people their history back after a
+ * reload or on another device. Each belongs to one user and expires; anyone else asking for it is told
+ * it does not exist. A per-user index (members expiring with their conversation) lists them without
+ * scanning the keyspace.
  */
 import { randomUUID } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
+import { z } from 'zod';
 import { GatewayError } from '../errors.js';
 import type { Store } from '../store/types.js';
 
-interface Conversation {
-  sub: string;
+const TITLE_CHARS = 80;
+
+/** The stored record, versioned so a later shape can read (or migrate) this one. */
+const conversationRecord = z.object({
+  v: z.literal(1),
+  sub: z.string(),
+  title: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  messages: z.array(z.custom<Anthropic.MessageParam>((value) => typeof value === 'object' && value !== null && 'role' in value && 'content' in value)),
+});
+type ConversationRecord = z.infer<typeof conversationRecord>;
+
+/** What the list shows of one conversation. */
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  createdAt: string;
+  updatedAt: string;
+  turns: number;
+}
+
+export interface Conversation extends ConversationSummary {
   messages: Anthropic.MessageParam[];
 }
 
 const key = (id: string): string => `conversation:${id}`;
+const userIndex = (sub: string): string => `conversations:${sub}`;
+
+/** Turns start at a user message that is a question (text); tool results are user messages too. */
+const questionIndexes = (messages: Anthropic.MessageParam[]): number[] =>
+  messages.flatMap((message, index) => (message.role === 'user' && typeof message.content === 'string' ? [index] : []));
+
+export const titleFrom = (question: string): string => {
+  const line = question.trim().replace(/\s+/g, ' ');
+  return line.length > TITLE_CHARS ? `${line.slice(0, TITLE_CHARS - 1)}…` : line;
+};
 
 export class Conversations {
   constructor(
@@ -21,13 +55,29 @@ export class Conversations {
     private readonly maxTurns: number,
   ) {}
 
+  private async read(id: string): Promise<ConversationRecord | undefined> {
+    const raw = await this.store.get(key(id));
+    if (raw === null) return undefined;
+    const parsed = conversationRecord.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  private async owned(sub: string, id: string): Promise<ConversationRecord> {
+    const record = await this.read(id);
+    if (record === undefined || record.sub !== sub) throw new GatewayError('REQ_4004', { message: 'No such conversation' });
+    return record;
+  }
+
+  private async write(id: string, record: ConversationRecord): Promise<void> {
+    await this.store.set(key(id), JSON.stringify(record), { ttlMs: this.ttlMs });
+    await this.store.addExpiring(userIndex(record.sub), id, Date.now() + this.ttlMs);
+  }
+
   /** The earlier messages of the caller's conversation (a new id and none when not given). */
   async open(sub: string, id: string | undefined): Promise<{ id: string; messages: Anthropic.MessageParam[] }> {
     if (id === undefined) return { id: randomUUID(), messages: [] };
-    const raw = await this.store.get(key(id));
-    const conversation = raw === null ? undefined : (JSON.parse(raw) as Conversation);
-    if (conversation === undefined || conversation.sub !== sub) throw new GatewayError('REQ_4004', { message: 'No such conversation' });
-    return { id, messages: conversation.messages };
+    const record = await this.owned(sub, id);
+    return { id, messages: record.messages };
   }
 
   /**
@@ -35,8 +85,50 @@ export class Conversations {
    * starts at a user message that is a question (text), so tool_use/tool_result pairs stay together.
    */
   async save(sub: string, id: string, messages: Anthropic.MessageParam[]): Promise<void> {
-    const turnStarts = messages.flatMap((message, index) => (message.role === 'user' && typeof message.content === 'string' ? [index] : []));
+    const turnStarts = questionIndexes(messages);
     const keepFrom = turnStarts.length > this.maxTurns ? (turnStarts[turnStarts.length - this.maxTurns] ?? 0) : 0;
-    await this.store.set(key(id), JSON.stringify({ sub, messages: messages.slice(keepFrom) } satisfies Conversation), { ttlMs: this.ttlMs });
+    const now = new Date().toISOString();
+    const earlier = await this.read(id);
+    const first = messages[turnStarts[0] ?? -1]?.content;
+    await this.write(id, {
+      v: 1,
+      sub,
+      // A title the owner gave survives later turns; otherwise the first question names it.
+      title: earlier?.title ?? titleFrom(typeof first === 'string' ? first : 'Conversation'),
+      createdAt: earlier?.createdAt ?? now,
+      updatedAt: now,
+      messages: messages.slice(keepFrom),
+    });
   }
+
+  /** The caller's live conversations, most recently updated first. */
+  async list(sub: string): Promise<ConversationSummary[]> {
+    const members = await this.store.listExpiring(userIndex(sub));
+    const records = await Promise.all(members.map(async ({ member }) => [member, await this.read(member)] as const));
+    return records
+      .flatMap(([id, record]) => (record === undefined || record.sub !== sub ? [] : [summaryOf(id, record)]))
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  }
+
+  async get(sub: string, id: string): Promise<Conversation> {
+    const record = await this.owned(sub, id);
+    return { ...summaryOf(id, record), messages: record.messages };
+  }
+
+  async rename(sub: string, id: string, title: string): Promise<ConversationSummary> {
+    const record = await this.owned(sub, id);
+    const renamed = { ...record, title: titleFrom(title), updatedAt: new Date().toISOString() };
+    await this.write(id, renamed);
+    return summaryOf(id, renamed);
+  }
+
+  /** Deletes the record; its index entry is skipped by list() and expires on its own. */
+  async delete(sub: string, id: string): Promise<void> {
+    await this.owned(sub, id);
+    await this.store.del(key(id));
+  }
+}
+
+function summaryOf(id: string, record: ConversationRecord): ConversationSummary {
+  return { id, title: record.title, createdAt: record.createdAt, updatedAt: record.updatedAt, turns: questionIndexes(record.messages).length };
 }
