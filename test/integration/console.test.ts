@@ -149,11 +149,11 @@ describe('the console is served', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await response.text();
     expect(html).toContain('<script type="module" src="console/main.js"></script>');
-    for (const id of ['main', 'notice', 'token-form', 'token-input', 'demo-form', 'demo-user', 'workspace', 'profile-body', 'transcript', 'ask-form', 'query', 'stop', 'announcer']) {
+    for (const id of ['main', 'notice', 'oidc-button', 'token-form', 'token-input', 'demo-form', 'demo-user', 'workspace', 'conversation-list', 'profile-body', 'transcript', 'ask-form', 'query', 'stop', 'admin', 'announcer']) {
       expect(html, `#${id}`).toContain(`id="${id}"`);
     }
     // Every form control has a label.
-    for (const control of ['token-input', 'demo-user', 'query']) expect(html).toContain(`<label for="${control}">`);
+    for (const control of ['token-input', 'demo-user', 'query']) expect(html).toMatch(new RegExp(`<label for="${control}"[ >]`));
     expect(html).toMatch(/aria-live="polite"/);
   });
 
@@ -163,7 +163,8 @@ describe('the console is served', () => {
     const directives = new Map(csp.split(';').map((part) => part.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
     expect(directives.get('default-src')).toEqual(["'self'"]);
     expect(directives.get('script-src')).toEqual(["'self'"]);
-    expect(directives.get('connect-src')).toEqual(["'self'"]);
+    // The console's OIDC sign-in may reach the configured issuer, and nothing else.
+    expect(directives.get('connect-src')).toEqual(["'self'", new URL(stack.issuer.issuerUrl).origin]);
     // Plain-HTTP deployments must keep working: no forced upgrade to https.
     expect(directives.has('upgrade-insecure-requests')).toBe(false);
     const html = await response.text();
@@ -191,7 +192,11 @@ describe('the console is served', () => {
       expect(response.status, path).toBe(200);
       const type = response.headers.get('content-type') ?? '';
       const body = await response.text();
-      if (path.endsWith('.js')) {
+      if (path.startsWith('console/vendor/')) {
+        // Libraries' own browser builds, served from the installed packages.
+        expect(type, path).toMatch(JAVASCRIPT);
+        expect(body.length, path).toBeGreaterThan(1000);
+      } else if (path.endsWith('.js')) {
         expect(type, path).toMatch(JAVASCRIPT);
         // What the gateway serves is the file in web/, and its own imports must resolve too.
         expect(body).toBe(await readFile(new URL(path, WEB), 'utf8'));
@@ -199,14 +204,20 @@ describe('the console is served', () => {
       } else if (path.endsWith('.css')) expect(type, path).toMatch(/^text\/css/);
       else if (path.endsWith('.svg')) expect(type, path).toMatch(/^image\/svg\+xml/);
     }
-    expect([...seen]).toEqual(expect.arrayContaining(['console/api.js', 'console/sse.js', 'console/run-stream.js', 'console/turn-view.js', 'console/session.js']));
+    expect([...seen]).toEqual(
+      expect.arrayContaining(['console/api.js', 'console/sse.js', 'console/run-stream.js', 'console/turn-view.js', 'console/session.js', 'console/vendor/marked.js', 'console/vendor/purify.js', 'console/vendor/oauth4webapi.js']),
+    );
   });
 
   it('the console never writes server text as HTML', async () => {
-    for (const name of ['main.js', 'dom.js', 'error-view.js', 'profile-view.js', 'turn-view.js']) {
+    for (const name of ['main.js', 'dom.js', 'error-view.js', 'profile-view.js', 'turn-view.js', 'conversations-view.js', 'admin-view.js', 'oidc.js']) {
       const source = await readFile(new URL(`console/${name}`, WEB), 'utf8');
       expect(source, name).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|localStorage/);
     }
+    // Markdown is the one place HTML is written, and only what DOMPurify returns.
+    const markdown = await readFile(new URL('console/markdown.js', WEB), 'utf8');
+    expect(markdown.match(/innerHTML/g)).toHaveLength(1);
+    expect(markdown).toMatch(/innerHTML = DOMPurify\.sanitize\(/);
   });
 
   it('an unknown asset is the JSON 404, and nothing outside web/console is reachable', async () => {
@@ -214,10 +225,31 @@ describe('the console is served', () => {
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
     expect(missing.body).toMatchObject({ error: { code: 'REQ_4004', requestId: missing.headers.get('x-request-id') } });
-    for (const path of ['/console/../package.json', '/console/%2e%2e/package.json', '/console/..%2fpackage.json', '/console/%2e%2e/%2e%2e/package.json']) {
+    expect((await api(`${gw.url}/console/vendor/nope.js`)).status).toBe(404);
+    for (const path of ['/console/../package.json', '/console/%2e%2e/package.json', '/console/..%2fpackage.json', '/console/%2e%2e/%2e%2e/package.json', '/console/vendor/..%2f..%2fpackage.json']) {
       const response = await rawGet(gw.url, path);
       expect(response.status, path).toBeGreaterThanOrEqual(400);
       expect(response.body, path).not.toContain('"mcp-gateway"');
+    }
+  });
+});
+
+describe('the console learns how to sign in', () => {
+  it('GET /console/config.json names the issuer, public client and scopes, without a token', async () => {
+    const response = await api(`${gw.url}/console/config.json`);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ signIn: { issuer: stack.issuer.issuerUrl, clientId: DEV_CLIENT_ID, scopes: 'openid profile email' }, adminRole: 'gateway-admin' });
+  });
+
+  it('without console.signIn it says so, and the CSP allows connecting to nothing else', async () => {
+    const plain = await startGateway({ ...testConfig(stack), console: {} });
+    try {
+      const response = await api(`${plain.url}/console/config.json`);
+      expect(response.body).toMatchObject({ signIn: null });
+      const csp = (await fetch(`${plain.url}/`)).headers.get('content-security-policy') ?? '';
+      expect(csp).toMatch(/connect-src 'self'(;|$)/);
+    } finally {
+      await plain.close();
     }
   });
 });

@@ -111,4 +111,49 @@ export class ApiClient {
   cancelRun(runId) {
     return this.json(`api/runs/${encodeURIComponent(runId)}`, { method: 'DELETE' });
   }
+
+  conversations() {
+    return this.json('api/conversations');
+  }
+
+  conversation(id) {
+    return this.json(`api/conversations/${encodeURIComponent(id)}`);
+  }
+
+  renameConversation(id, title) {
+    return this.json(`api/conversations/${encodeURIComponent(id)}`, { method: 'PATCH', body: { title } });
+  }
+
+  deleteConversation(id) {
+    return this.json(`api/conversations/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  }
+
+  adminOverview() {
+    return this.json('api/admin/overview');
+  }
+
+  /** @param {{ user?: string, tool?: string, decision?: string }} filter */
+  audit(filter) {
+    const query = new URLSearchParams(Object.entries(filter).filter(([, value]) => value !== undefined && value !== ''));
+    return this.json(`api/admin/audit${query.size > 0 ? `?${query}` : ''}`);
+  }
+
+  approvePin(server, tool) {
+    return this.json(`api/admin/pins/${encodeURIComponent(server)}/${encodeURIComponent(tool)}/approve`, { method: 'POST', body: {} });
+  }
+
+  /** @param {{ jti: string } | { sid: string } | { sub: string, before: string }} revocation */
+  revoke(revocation) {
+    return this.json('api/admin/revocations', { body: revocation });
+  }
+}
+
+/** How this gateway's console signs in (`GET /console/config.json`; public). */
+export async function consoleConfig(baseUrl) {
+  try {
+    const response = await fetch(new URL('console/config.json', baseUrl), { headers: { accept: 'application/json' }, credentials: 'omit' });
+    return response.ok ? await response.json() : { signIn: null };
+  } catch {
+    return { signIn: null };
+  }
 }

@@ -70,7 +70,7 @@ async function drain(response, state, onEvent) {
 
 /**
  * @param {import('./api.js').ApiClient} api
- * @param {{ query: string, conversationId?: string }} request
+ * @param {{ query: string, conversationId?: string } | { runId: string }} request a new question, or a run to follow again
  * @param {{
  *   onEvent: (event: RunEvent) => void,
  *   onStarted?: (runId: string) => void,
@@ -85,8 +85,12 @@ export async function followRun(api, request, { onEvent, onStarted, onReconnecti
   const state = { runId: undefined, lastEventId: undefined, retryMs: 1_000, attempt: 0 };
   let reconnects = 0;
   // A refused query (bad input, rate limit, expired token) throws the gateway's ApiError from here.
-  let response = await api.send('api/query', { body: request, headers: STREAM_HEADERS, signal });
-  state.runId = response.headers.get('x-run-id') ?? undefined;
+  let response =
+    request.runId === undefined
+      ? await api.send('api/query', { body: request, headers: STREAM_HEADERS, signal })
+      : // Following a run started earlier (before a reload): its whole log is replayed from the start.
+        await api.send(`api/runs/${encodeURIComponent(request.runId)}/events`, { headers: STREAM_HEADERS, signal });
+  state.runId = request.runId ?? response.headers.get('x-run-id') ?? undefined;
   if (state.runId !== undefined) onStarted?.(state.runId);
 
   for (;;) {
