@@ -26,6 +26,7 @@ export const ERROR_CATALOGUE = {
   MCP_2004: { status: 404, retryable: false, message: 'No such tool server' },
   MCP_2005: { status: 404, retryable: false, message: 'No such tool' },
   MCP_2006: { status: 400, retryable: false, message: 'The tool arguments do not match its input schema' },
+  MCP_2007: { status: 403, retryable: false, message: 'The identity provider refused a token for this tool server' },
 
   // The model (3xxx)
   CLAUDE_3001: { status: 502, retryable: true, message: 'The model API returned an error' },

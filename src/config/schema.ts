@@ -119,15 +119,98 @@ const toolRule = z.strictObject({
   hidden: z.boolean().optional().describe('Never show or call this tool.'),
 });
 
-const upstreamServer = z.strictObject({
-  url: httpUrl.describe("The server's Streamable HTTP endpoint."),
+const assertionHeader = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('Also send the identity assertion, as the bare JWT in this header of its own (`authorization` carries this credential).');
+
+/** How the gateway authenticates to one server; the user's own token is never forwarded as is. */
+const serverAuth = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('assertion').describe('assertion: the signed identity assertion (stdio servers get it in `_meta`).'),
+    header: z.string().min(1).optional().describe('Header of the assertion (`authorization` sends `Bearer <jwt>`; default upstream.assertion.header).'),
+  }),
+  z.strictObject({ type: z.literal('none').describe('none: no credential and no identity (a public or third-party server).') }),
+  z.strictObject({
+    type: z.literal('bearer').describe("bearer: the server's own static key, sent as `Authorization: Bearer`."),
+    token: z.string().min(1).describe('The key (use ${ENV}).'),
+    assertionHeader,
+  }),
+  z.strictObject({
+    type: z.literal('oauth2-client-credentials').describe('oauth2-client-credentials: a token of the gateway\'s own client, cached until shortly before it expires and refreshed once on a 401.'),
+    tokenEndpoint: httpUrl.describe('Token endpoint (https, or http on loopback only).'),
+    clientId: z.string().min(1).describe('Client id.'),
+    clientSecret: z.string().min(1).describe('Client secret (use ${ENV}); sent with HTTP Basic authentication.'),
+    scopes: z.array(z.string().min(1)).default([]).describe('Scopes to request.'),
+    assertionHeader,
+  }),
+  z.strictObject({
+    type: z.literal('token-exchange').describe("token-exchange: RFC 8693 at the identity provider, the caller's access token as subject; tokens cached per user and server until they expire."),
+    audience: z.string().min(1).describe("The upstream's client id at the identity provider (the exchanged token's audience)."),
+    tokenEndpoint: httpUrl.optional().describe("Token endpoint; default: discovered from the first of auth.issuers (OpenID configuration)."),
+    clientId: z.string().min(1).optional().describe('The requesting client (default auth.clientId; it must be in the caller\'s token audience).'),
+    clientSecret: z.string().min(1).describe('Secret of the requesting client (use ${ENV}).'),
+    scopes: z.array(z.string().min(1)).default([]).describe('Scopes to request.'),
+    assertionHeader,
+  }),
+]);
+
+export const UPSTREAM_TRANSPORTS = ['streamable-http', 'sse', 'stdio'] as const;
+
+const upstreamServerFields = z.strictObject({
+  transport: z
+    .enum(UPSTREAM_TRANSPORTS)
+    .optional()
+    .describe('streamable-http (default when url is set), sse (legacy HTTP+SSE, protocol 2024-11-05) or stdio (a child process; default when command is set).'),
+  url: httpUrl.optional().describe("HTTP transports: the server's endpoint (Streamable HTTP, or the legacy server's SSE URL)."),
+  command: z.string().min(1).optional().describe('stdio: the program to run (each replica runs its own, restarted with backoff when it exits).'),
+  args: z.array(z.string()).default([]).describe('stdio: its arguments.'),
+  env: z.record(z.string(), z.string()).default({}).describe('stdio: extra environment (use ${ENV}); only PATH, HOME and a few other safe variables are inherited.'),
+  cwd: z.string().min(1).optional().describe('stdio: its working directory.'),
   description: z.string().default('').describe('Shown to users and to the model next to the server name.'),
   roles: roleList.min(1, 'must grant the server to at least one role').describe('Roles that may use this server (any one suffices).'),
   tools: z.record(z.string().min(1), toolRule).default({}).describe('Per-tool rules by the tool name the server publishes.'),
   unprefixed: z.boolean().default(false).describe('Expose tools without the `server__` prefix where no other name collides.'),
-  headers: z.record(z.string(), z.string()).default({}).describe('Static headers for this server (e.g. its own API key via ${ENV}).'),
-  timeoutMs: positiveInt.optional().describe('Per-call deadline for this server (default upstream.callTimeoutMs).'),
+  headers: z.record(z.string(), z.string()).default({}).describe('HTTP transports: static headers for this server (use ${ENV} for secrets).'),
+  auth: serverAuth.optional().describe('Credentials for this server (default: the identity assertion).'),
+  timeoutMs: positiveInt.optional().describe('Deadline of one whole call to this server, retries and backoff included (default upstream.callTimeoutMs).'),
+  maxTotalTimeoutMs: positiveInt
+    .optional()
+    .describe("Progress notifications from the server extend a call's deadline, up to this long in all (default upstream.maxTotalTimeoutMs)."),
 });
+
+const upstreamServer = upstreamServerFields
+  .superRefine((server, ctx) => {
+    const issue = (path: PropertyKey[], message: string): void => ctx.addIssue({ code: 'custom', path, message });
+    if (server.url !== undefined && server.command !== undefined) issue(['command'], 'set either url (HTTP transports) or command (stdio), not both');
+    const transport = server.transport ?? (server.command !== undefined ? 'stdio' : 'streamable-http');
+    if (transport === 'stdio') {
+      if (server.command === undefined) issue(['command'], 'is required for the stdio transport');
+      if (Object.keys(server.headers).length > 0) issue(['headers'], 'stdio servers have no headers');
+      if (server.auth !== undefined && server.auth.type !== 'assertion' && server.auth.type !== 'none') {
+        issue(['auth', 'type'], 'stdio servers take only assertion (in _meta) or none');
+      }
+      if (server.auth?.type === 'assertion' && server.auth.header !== undefined) issue(['auth', 'header'], 'stdio servers have no headers');
+    } else {
+      if (server.url === undefined) issue(['url'], `is required for the ${transport} transport`);
+      for (const key of ['command', 'cwd'] as const) if (server[key] !== undefined) issue([key], `only for the stdio transport`);
+      if (server.args.length > 0) issue(['args'], 'only for the stdio transport');
+      if (Object.keys(server.env).length > 0) issue(['env'], 'only for the stdio transport');
+    }
+    const auth = server.auth;
+    if (auth !== undefined && 'assertionHeader' in auth && auth.assertionHeader?.toLowerCase() === 'authorization') {
+      issue(['auth', 'assertionHeader'], `must not be authorization: the ${auth.type} credential uses it`);
+    }
+    const ownsAuthorization = auth !== undefined && auth.type !== 'none' && (auth.type !== 'assertion' || (auth.header ?? 'authorization').toLowerCase() === 'authorization');
+    for (const name of Object.keys(server.headers)) {
+      if (ownsAuthorization && name.toLowerCase() === 'authorization') issue(['headers', name], `conflicts with auth.type ${auth.type}, which sets authorization`);
+    }
+    if (server.timeoutMs !== undefined && server.maxTotalTimeoutMs !== undefined && server.maxTotalTimeoutMs < server.timeoutMs) {
+      issue(['maxTotalTimeoutMs'], 'must be at least timeoutMs');
+    }
+  })
+  .transform((server) => ({ ...server, transport: server.transport ?? (server.command !== undefined ? ('stdio' as const) : ('streamable-http' as const)) }));
 
 const llmSection = z
   .strictObject({
@@ -205,7 +288,18 @@ const confirmationsSection = z
 const upstreamSection = z
   .strictObject({
     connectTimeoutMs: positiveInt.default(5_000).describe('Timeout of connecting to an upstream (version negotiation included).'),
-    callTimeoutMs: positiveInt.default(30_000).describe('Default deadline of one upstream call attempt.'),
+    callTimeoutMs: positiveInt.default(30_000).describe('Default deadline of one whole upstream call, retries and backoff included.'),
+    maxTotalTimeoutMs: positiveInt
+      .default(300_000)
+      .describe("Default ceiling of a call's deadline when the server reports progress (each progress notification restarts the deadline, up to this long in all)."),
+    stdio: z
+      .strictObject({
+        restartBaseMs: positiveInt.default(500).describe('First delay before a stdio server that exited is started again (doubling per consecutive failure).'),
+        restartMaxMs: positiveInt.default(30_000).describe('Longest delay between two restarts.'),
+        crashLoopRestarts: positiveInt.default(5).describe('Consecutive failed starts after which the server counts as crash-looping: calls fail at once (MCP_2003) until a restart succeeds.'),
+        stableAfterMs: positiveInt.default(30_000).describe('A process that ran this long before exiting is restarted after restartBaseMs again.'),
+      })
+      .prefault({}),
     retry: z
       .strictObject({
         attempts: positiveInt.max(10).default(3).describe('Attempts per call, the first included (retries happen only where repeating is safe).'),

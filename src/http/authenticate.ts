@@ -3,6 +3,7 @@
  * per-user rate limit. Failures are catalogued 401/403/429/503 errors, never 500s.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { rememberAccessToken } from '../auth/access-token.js';
 import type { Identity } from '../auth/identity.js';
 import type { RevocationMirror } from '../auth/revocation.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
@@ -45,6 +46,8 @@ async function authenticate(request: FastifyRequest, context: AuthContext): Prom
   if (match?.[1] === undefined) throw new GatewayError('AUTH_1002', { details: { reason: 'expected "Bearer <token>"' } });
   const identity = await context.verifier.verify(match[1]);
   context.revocations.check(identity);
+  // Kept beside the identity for upstream token exchange (the subject token); never forwarded as is.
+  rememberAccessToken(identity, match[1]);
   return identity;
 }
 

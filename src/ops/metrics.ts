@@ -84,6 +84,18 @@ export class Metrics {
     labelNames: ['server'] as const,
     registers: [this.registry],
   });
+  readonly upstreamRestarts = new Counter({
+    name: 'gateway_upstream_restarts_total',
+    help: 'Restarts of stdio upstream servers (after an exit or a failed start) by server',
+    labelNames: ['server'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamReconnects = new Counter({
+    name: 'gateway_upstream_reconnects_total',
+    help: 'New upstream sessions after a stale or lost one (restarted server, closed connection) by server',
+    labelNames: ['server'] as const,
+    registers: [this.registry],
+  });
   readonly sseActive = new Gauge({
     name: 'gateway_sse_streams_active',
     help: 'Open SSE streams',

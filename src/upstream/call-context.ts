@@ -1,11 +1,13 @@
 /**
  * Per-call context for the pooled MCP clients. One SDK client serves every user of a server, but each
- * HTTP request must carry that call's identity assertion, request id and trace context; the SDK has
- * no per-request headers, so the transport's fetch reads them from AsyncLocalStorage. The same fetch
- * records how the last attempt failed (status, Retry-After, whether the request left at all) so the
- * retry policy can tell a safe retry from an unsafe one without parsing error messages.
+ * HTTP request must carry that call's credentials, request id and trace context; the SDK has no
+ * per-request headers, so the transport's fetch and auth provider read the caller from
+ * AsyncLocalStorage. The same fetch records how the last attempt failed (status, Retry-After, whether
+ * the request left at all) so the retry policy can tell a safe retry from an unsafe one without
+ * parsing error messages.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Identity } from '../auth/identity.js';
 
 export interface AttemptOutcome {
   /** HTTP status of a failed response, when one came back. */
@@ -13,12 +15,23 @@ export interface AttemptOutcome {
   retryAfterMs?: number;
   /** False only when the connection was refused: the request provably never reached the server. */
   reached: boolean;
-  /** A network-level failure code such as ECONNRESET. */
+  /** A network-level failure code such as ECONNRESET (EPIPE for a stdio server whose pipe closed). */
   networkCode?: string;
 }
 
+/** Who a call is made for: a user (with the access token they came with) or the gateway itself. */
+export interface Caller {
+  readonly identity: Identity;
+  /** The caller's own access token: only ever the subject of a token exchange, never forwarded. */
+  readonly accessToken: string | undefined;
+  /** The gateway's own background traffic (listing tools, change subscriptions). */
+  readonly service: boolean;
+}
+
 export interface CallContext {
-  headers: Record<string, string>;
+  readonly caller: Caller;
+  /** Request id and trace context of this call. */
+  readonly headers: Readonly<Record<string, string>>;
   lastOutcome?: AttemptOutcome;
 }
 
@@ -26,6 +39,11 @@ const storage = new AsyncLocalStorage<CallContext>();
 
 export function withCallContext<T>(context: CallContext, run: () => Promise<T>): Promise<T> {
   return storage.run(context, run);
+}
+
+/** The context of the call being made, if any (the SDK's own background traffic has none). */
+export function currentCallContext(): CallContext | undefined {
+  return storage.getStore();
 }
 
 function retryAfterMs(header: string | null): number | undefined {
@@ -42,19 +60,20 @@ function networkCode(error: unknown): string | undefined {
 }
 
 /**
- * The fetch handed to every upstream transport. Requests outside a call context (the SDK's own
- * background traffic, such as a change subscription) carry the gateway's service identity.
+ * The fetch handed to every HTTP transport: static headers, then the caller's credential headers
+ * (`headersFor`), then the call's own headers. The transport's auth provider sets Authorization
+ * after this, where a credential needs it.
  */
 export function createContextualFetch(
   staticHeaders: Readonly<Record<string, string>>,
-  backgroundHeaders: () => Promise<Record<string, string>>,
+  headersFor: (caller: Caller | undefined) => Promise<Record<string, string>>,
 ): typeof fetch {
   return async (input, init) => {
     const context = storage.getStore();
     const headers = new Headers(init?.headers);
     for (const [name, value] of Object.entries(staticHeaders)) headers.set(name, value);
-    const callHeaders = context?.headers ?? (await backgroundHeaders());
-    for (const [name, value] of Object.entries(callHeaders)) headers.set(name, value);
+    for (const [name, value] of Object.entries(await headersFor(context?.caller))) headers.set(name, value);
+    for (const [name, value] of Object.entries(context?.headers ?? {})) headers.set(name, value);
     try {
       const response = await fetch(input, { ...init, headers });
       if (context !== undefined && !response.ok) {

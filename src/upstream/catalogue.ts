@@ -11,6 +11,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
+import type { Caller } from './call-context.js';
 import { NameTable } from './names.js';
 import type { UpstreamServer } from './upstream-server.js';
 
@@ -66,7 +67,8 @@ export class Catalogue {
     private readonly store: Store,
     private readonly metrics: Metrics,
     private readonly log: FastifyBaseLogger,
-    private readonly serviceHeaders: (server: string) => Promise<Record<string, string>>,
+    /** Listing is the gateway's own traffic, made as its service identity. */
+    private readonly serviceCaller: Caller,
   ) {}
 
   /** Loads every server's tools in the background and keeps them fresh; never blocks start-up. */
@@ -151,7 +153,7 @@ export class Catalogue {
     const upstream = this.servers.get(server);
     if (upstream === undefined) return;
     try {
-      const tools = await upstream.listTools(await this.serviceHeaders(server));
+      const tools = await upstream.listTools(this.serviceCaller);
       const entries = await Promise.all(tools.map((tool) => this.entryFor(server, tool)));
       this.entries.set(server, entries);
       this.listed.add(server);

@@ -1,7 +1,9 @@
 /**
- * Resilience for one upstream server (cockatiel): a deadline per attempt, retries with exponential
- * backoff and full jitter for transient failures only — and only when repeating is safe — and a
- * circuit breaker that turns a dead server into an immediate MCP_2003 instead of a slow failure.
+ * Resilience for one upstream server (cockatiel): one deadline for the whole call (retries and backoff
+ * included; upstream progress extends it up to a ceiling), retries with exponential backoff and full
+ * jitter for transient failures only — only when repeating is safe, and never once the deadline has
+ * passed — and a circuit breaker that turns a dead server into an immediate MCP_2003 instead of a
+ * slow failure.
  */
 import {
   BrokenCircuitError,
@@ -18,7 +20,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { withCallContext, type AttemptOutcome, type CallContext } from './call-context.js';
+import { withCallContext, type AttemptOutcome, type CallContext, type Caller } from './call-context.js';
+import { CallDeadline } from './deadline.js';
 
 const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
 const TRANSIENT_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -29,11 +32,14 @@ export class AttemptFailure extends Error {
     override readonly cause: unknown,
     readonly outcome: AttemptOutcome,
     readonly timedOut: boolean,
+    /** Time left before the whole call's deadline when this attempt failed. */
+    readonly remainingMs: number,
   ) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = 'AttemptFailure';
   }
 
+  /** Counts against the breaker; retried where repeating is safe and time is left. */
   get transient(): boolean {
     if (this.timedOut) return true;
     if (this.outcome.status !== undefined) return TRANSIENT_STATUSES.has(this.outcome.status);
@@ -41,11 +47,22 @@ export class AttemptFailure extends Error {
   }
 }
 
+export interface AttemptTools {
+  /** Aborts on the caller's cancellation or the call's deadline. */
+  readonly signal: AbortSignal;
+  readonly deadline: CallDeadline;
+}
+
 export interface RunOptions {
   /** Repeating is safe: listing, or a tool annotated readOnlyHint / idempotentHint. */
   safeToRepeat: boolean;
+  /** The whole call's deadline. */
   timeoutMs: number;
+  /** Progress extends the deadline up to this long in all. */
+  maxTotalTimeoutMs: number;
   signal?: AbortSignal | undefined;
+  caller: Caller;
+  /** Request id and trace context. */
   headers: Record<string, string>;
 }
 
@@ -81,31 +98,25 @@ export class ServerResilience {
     return this.breaker.state === CircuitState.Open;
   }
 
-  async run<T>(operation: (signal: AbortSignal) => Promise<T>, options: RunOptions): Promise<T> {
+  async run<T>(operation: (tools: AttemptTools) => Promise<T>, options: RunOptions): Promise<T> {
     const policy = options.safeToRepeat ? this.safePolicy : this.unsafePolicy;
+    const deadline = new CallDeadline(options.timeoutMs, options.maxTotalTimeoutMs);
+    const callSignal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal]);
     try {
-      return await policy.execute(async ({ signal }) => {
-        // The deadline aborts the attempt's HTTP request itself, so a hung server holds nothing.
-        const attempt = new AbortController();
-        let timedOut = false;
-        const deadline = setTimeout(() => {
-          timedOut = true;
-          attempt.abort(new Error(`no answer within ${options.timeoutMs} ms`));
-        }, options.timeoutMs);
-        const forward = (): void => attempt.abort(signal.reason);
-        signal.addEventListener('abort', forward, { once: true });
-        const context: CallContext = { headers: options.headers };
+      return await policy.execute(async () => {
+        const context: CallContext = { caller: options.caller, headers: options.headers };
         try {
-          return await withCallContext(context, () => operation(attempt.signal));
+          // A retry whose backoff outlasted the deadline is never sent.
+          callSignal.throwIfAborted();
+          return await withCallContext(context, () => operation({ signal: callSignal, deadline }));
         } catch (error) {
-          throw new AttemptFailure(error, context.lastOutcome ?? { reached: true }, timedOut && !signal.aborted);
-        } finally {
-          clearTimeout(deadline);
-          signal.removeEventListener('abort', forward);
+          throw new AttemptFailure(error, context.lastOutcome ?? { reached: true }, deadline.expired && options.signal?.aborted !== true, deadline.remainingMs());
         }
-      }, options.signal);
+      }, callSignal);
     } catch (error) {
       throw this.toGatewayError(error, options.signal);
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -113,7 +124,11 @@ export class ServerResilience {
   private retrying(retryable: (failure: AttemptFailure) => boolean) {
     const { retry: retryConfig } = this.policyConfig;
     const policy = retry(
-      handleWhen((error) => error instanceof AttemptFailure && error.transient && retryable(error)),
+      // A timed-out attempt used up the whole call's deadline, and a Retry-After beyond it cannot be honoured.
+      handleWhen(
+        (error) =>
+          error instanceof AttemptFailure && error.transient && !error.timedOut && Math.min(error.outcome.retryAfterMs ?? 0, retryConfig.maxMs) < error.remainingMs && retryable(error),
+      ),
       {
         maxAttempts: retryConfig.attempts - 1,
         backoff: new DelegateBackoff((context: IRetryBackoffContext<unknown>) => {
@@ -132,6 +147,8 @@ export class ServerResilience {
   private toGatewayError(error: unknown, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted === true) return signal.reason ?? error;
     if (error instanceof BrokenCircuitError) return new GatewayError('MCP_2003', { details: { server: this.server, reason: 'circuit open' } });
+    // Already catalogued (a refused token exchange, a crash-looping stdio server): as it is.
+    if (error instanceof AttemptFailure && error.cause instanceof GatewayError) return error.cause;
     const details = { server: this.server, reason: error instanceof Error ? error.message : String(error) };
     if (!(error instanceof AttemptFailure)) return new GatewayError('MCP_2002', { details, cause: error });
     if (error.timedOut || error.outcome.status === 504) return new GatewayError('MCP_2001', { details, cause: error.cause });

@@ -7,6 +7,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyBaseLogger } from 'fastify';
+import { accessTokenOf } from '../auth/access-token.js';
 import type { Identity } from '../auth/identity.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
@@ -16,7 +17,9 @@ import { childTraceContext, parentContext, tracer } from '../ops/tracing.js';
 import { decide, grantsServer, isVisible, policyTable, type Decision, type PolicyTable } from '../policy/decide.js';
 import type { Store } from '../store/types.js';
 import { ArgumentValidator } from './argument-validator.js';
+import type { Caller } from './call-context.js';
 import { Catalogue, type CatalogueTool } from './catalogue.js';
+import { ServerCredentials } from './credentials.js';
 import type { AssertionSigner } from './identity-assertion.js';
 import { UpstreamServer } from './upstream-server.js';
 
@@ -31,6 +34,7 @@ const SERVICE_IDENTITY: Identity = Object.freeze({
   exp: Number.MAX_SAFE_INTEGER,
   iat: undefined,
 });
+const SERVICE_CALLER: Caller = Object.freeze({ identity: SERVICE_IDENTITY, accessToken: undefined, service: true });
 
 export interface VisibleTool {
   readonly tool: CatalogueTool;
@@ -44,6 +48,8 @@ export interface CallOptions {
   traceparent?: string | undefined;
   runId?: string;
   confirmationId?: string;
+  /** Progress the upstream reports while the tool runs (it also extends the call's deadline). */
+  onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
 export class ToolService {
@@ -62,17 +68,20 @@ export class ToolService {
   ) {
     this.table = policyTable(config);
     for (const [name, serverConfig] of Object.entries(config.servers)) {
+      const credentials = new ServerCredentials(name, serverConfig, { signer, upstream: config.upstream, auth: config.auth }, SERVICE_CALLER);
       this.servers.set(
         name,
-        new UpstreamServer(name, serverConfig, config.upstream, metrics, log, () => this.headersFor(SERVICE_IDENTITY, name, undefined), () => {
+        new UpstreamServer(name, serverConfig, config.upstream, metrics, log, credentials, SERVICE_CALLER, () => {
           void this.catalogue.refresh(name);
         }),
       );
     }
-    this.catalogue = new Catalogue(this.servers, config.upstream, store, metrics, log, (server) => this.headersFor(SERVICE_IDENTITY, server, undefined));
+    this.catalogue = new Catalogue(this.servers, config.upstream, store, metrics, log, SERVICE_CALLER);
   }
 
+  /** Starts stdio servers and the catalogue's first listing; never blocks. */
   start(): void {
+    for (const server of this.servers.values()) server.start();
     this.catalogue.start();
   }
 
@@ -140,8 +149,9 @@ export class ToolService {
       const trace = childTraceContext(options.traceparent, span);
       let outcome = 'error';
       try {
-        const headers = { ...(await this.headersFor(identity, tool.server, options.requestId)), traceparent: trace.traceparent };
-        const result = await upstream.callTool(tool.name, args, { headers, signal: options.signal, safeToRepeat });
+        const caller: Caller = { identity, accessToken: accessTokenOf(identity), service: false };
+        const headers = { 'x-request-id': options.requestId, traceparent: trace.traceparent };
+        const result = await upstream.callTool(tool.name, args, { caller, headers, signal: options.signal, safeToRepeat, onProgress: options.onProgress });
         outcome = result.isError === true ? 'tool_error' : 'ok';
         return result;
       } catch (error) {
@@ -173,13 +183,5 @@ export class ToolService {
         });
       }
     });
-  }
-
-  private async headersFor(identity: Identity, server: string, requestId: string | undefined): Promise<Record<string, string>> {
-    const assertion = await this.signer.assertionFor(identity, server);
-    const headerName = this.config.upstream.assertion.header;
-    const headers: Record<string, string> = { [headerName]: headerName.toLowerCase() === 'authorization' ? `Bearer ${assertion}` : assertion };
-    if (requestId !== undefined) headers['x-request-id'] = requestId;
-    return headers;
   }
 }

@@ -1,22 +1,32 @@
 /**
- * One upstream MCP server: a pooled official SDK client (Streamable HTTP, protocol version
- * negotiated so 2026-07-28 and 2025-era servers both work), reused across requests and rebuilt by
- * itself after a connection-level failure, behind that server's resilience policy.
+ * One upstream MCP server: a pooled official SDK client (protocol version negotiated so 2026-07-28,
+ * 2025-era and 2024-11-05 servers all work) over its configured transport, reused across requests,
+ * behind that server's resilience policy. A stale or lost session (the server restarted, a closed
+ * connection or stdio pipe) leads to one new session and, where repeating is safe, one retry.
+ * A stdio server is this replica's child process: started at boot, restarted with backoff when it
+ * exits, and treated as unavailable while it crash-loops.
  */
-import { Client, StreamableHTTPClientTransport, type CallToolResult, type Tool } from '@modelcontextprotocol/client';
+import { Client, type CallToolResult, type Tool } from '@modelcontextprotocol/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig, UpstreamServerConfig } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { createContextualFetch } from './call-context.js';
-import { ServerResilience } from './resilience.js';
+import { createContextualFetch, currentCallContext, type Caller } from './call-context.js';
+import type { ServerCredentials } from './credentials.js';
+import { ServerResilience, type AttemptTools } from './resilience.js';
+import { StdioSupervisor } from './stdio-supervisor.js';
+import { createTransport } from './transports.js';
 
 const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
 
 export interface UpstreamCallOptions {
-  /** Headers for this call: the identity assertion, request id, trace context. */
+  caller: Caller;
+  /** Request id and trace context of this call. */
   headers: Record<string, string>;
   signal?: AbortSignal | undefined;
   safeToRepeat: boolean;
+  /** Progress the server reports for this call (it also extends the call's deadline). */
+  onProgress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
 }
 
 export class UpstreamServer {
@@ -24,79 +34,130 @@ export class UpstreamServer {
   private client: Client | undefined;
   private connecting: Promise<Client> | undefined;
   private readonly fetch: typeof fetch;
+  private readonly supervisor: StdioSupervisor | undefined;
   private lastError: string | undefined;
   private closed = false;
+  private readonly lifetime = new AbortController();
 
   constructor(
     readonly name: string,
     readonly config: UpstreamServerConfig,
     private readonly upstream: GatewayConfig['upstream'],
-    metrics: Metrics,
+    private readonly metrics: Metrics,
     private readonly log: FastifyBaseLogger,
-    /** Headers for traffic the gateway starts itself (listing, change subscriptions): a service identity. */
-    backgroundHeaders: () => Promise<Record<string, string>>,
+    readonly credentials: ServerCredentials,
+    private readonly serviceCaller: Caller,
     private readonly onToolsChanged: () => void,
   ) {
     this.resilience = new ServerResilience(name, upstream, metrics, log);
-    this.fetch = createContextualFetch(config.headers, backgroundHeaders);
+    this.fetch = createContextualFetch(config.headers, (caller) => credentials.headers(caller));
+    if (config.transport === 'stdio') {
+      this.supervisor = new StdioSupervisor(name, upstream.stdio, metrics, log, () => this.restart());
+    }
   }
 
   get timeoutMs(): number {
     return this.config.timeoutMs ?? this.upstream.callTimeoutMs;
   }
 
+  get maxTotalTimeoutMs(): number {
+    return Math.max(this.timeoutMs, this.config.maxTotalTimeoutMs ?? this.upstream.maxTotalTimeoutMs);
+  }
+
+  /** stdio servers start with the gateway; HTTP servers are connected on first use (the catalogue lists them at once). */
+  start(): void {
+    if (this.supervisor !== undefined) void this.restart();
+  }
+
   /** Reachability for readiness (a soft dependency): the last exchange worked and the breaker is closed. */
   status(): { ok: boolean; detail?: string } {
     if (this.resilience.isOpen) return { ok: false, detail: 'circuit open' };
+    const supervised = this.supervisor?.problem();
+    if (supervised !== undefined) return { ok: false, detail: supervised };
     if (this.lastError !== undefined) return { ok: false, detail: this.lastError };
     return { ok: this.client !== undefined, detail: this.client === undefined ? 'not connected yet' : undefined };
   }
 
-  async listTools(headers: Record<string, string>, signal?: AbortSignal): Promise<Tool[]> {
-    return this.exchange((client, attemptSignal) => client.listTools(undefined, { signal: attemptSignal, timeout: this.timeoutMs, cacheMode: 'refresh' }), {
-      headers,
+  async listTools(caller: Caller, signal?: AbortSignal): Promise<Tool[]> {
+    return this.exchange((client, { signal: attemptSignal, deadline }) => client.listTools(undefined, { ...this.requestOptions(attemptSignal, deadline), cacheMode: 'refresh' }), {
+      caller,
+      headers: {},
       signal,
       safeToRepeat: true,
     }).then((result) => result.tools);
   }
 
   async callTool(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<CallToolResult> {
+    // A stdio server has no headers: the caller's identity travels in the request's _meta.
+    const meta = this.config.transport === 'stdio' ? await this.credentials.meta(options.caller) : undefined;
     return this.exchange(
-      (client, attemptSignal) => client.callTool({ name: tool, arguments: args }, { signal: attemptSignal, timeout: this.timeoutMs }),
+      (client, { signal, deadline }) =>
+        client.callTool(
+          { name: tool, arguments: args, ...(meta === undefined ? {} : { _meta: meta }) },
+          {
+            ...this.requestOptions(signal, deadline),
+            onprogress: (progress) => {
+              deadline.extend();
+              options.onProgress?.(progress);
+            },
+          },
+        ),
       options,
     );
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.lifetime.abort(new Error(`upstream ${this.name} closed`));
+    this.supervisor?.stop();
     const pending = this.connecting;
     const client = this.client;
     this.client = undefined;
     this.connecting = undefined;
+    // For a stdio server the SDK ends stdin, then sends SIGTERM, then SIGKILL after a grace period.
     await client?.close().catch(() => undefined);
     // A connection still being set up must not outlive the gateway (it would keep the process alive).
     await pending?.then((late) => late.close()).catch(() => undefined);
   }
 
-  private async exchange<T>(operation: (client: Client, signal: AbortSignal) => Promise<T>, options: UpstreamCallOptions): Promise<T> {
+  /** The SDK's own timeout stays beyond the call's deadline, which the gateway enforces across attempts. */
+  private requestOptions(signal: AbortSignal, deadline: AttemptTools['deadline']): { signal: AbortSignal; timeout: number } {
+    return { signal, timeout: deadline.remainingMs() + 1_000 };
+  }
+
+  private async exchange<T>(operation: (client: Client, tools: AttemptTools) => Promise<T>, options: UpstreamCallOptions): Promise<T> {
     try {
       const result = await this.resilience.run(
-        async (signal) => {
-          const client = await this.connected(signal);
+        async (tools) => {
+          await this.credentials.prepare(options.caller);
+          const client = await this.connected(tools.signal);
           try {
-            return await operation(client, signal);
+            return await operation(client, tools);
           } catch (error) {
-            if (!isConnectionLevel(error)) throw error;
+            if (!isConnectionLevel(error, client)) throw error;
             const sessionLost = isSessionLost(error, client);
             // A session the server no longer knows, or a dropped connection: start afresh.
-            await this.discard(client);
-            if (!sessionLost) throw error;
+            await this.discard(client, sessionLost ? 'session lost' : 'connection closed');
+            if (!sessionLost) {
+              // A stdio pipe that closed mid-call: like a reset connection (retried only where safe).
+              const context = currentCallContext();
+              if (context !== undefined && this.supervisor !== undefined) context.lastOutcome = { reached: true, networkCode: 'EPIPE' };
+              throw error;
+            }
             // The server refused the unknown session before running anything, so a new session may
             // repeat the request whatever the tool (MCP: the client then starts a new session).
-            return await operation(await this.connected(signal), signal);
+            this.metrics.upstreamReconnects.inc({ server: this.name });
+            return await operation(await this.connected(tools.signal), tools);
           }
         },
-        { safeToRepeat: options.safeToRepeat, timeoutMs: this.timeoutMs, signal: options.signal, headers: options.headers },
+        {
+          safeToRepeat: options.safeToRepeat,
+          timeoutMs: this.timeoutMs,
+          maxTotalTimeoutMs: this.maxTotalTimeoutMs,
+          signal: options.signal,
+          caller: options.caller,
+          headers: options.headers,
+        },
       );
       this.lastError = undefined;
       return result;
@@ -106,15 +167,31 @@ export class UpstreamServer {
     }
   }
 
+  /**
+   * The shared client, connecting it if needed. The connection is shared by every caller, so it runs
+   * under its own connect timeout; one caller's deadline or cancellation ends only that caller's wait.
+   */
   private connected(signal: AbortSignal): Promise<Client> {
     if (this.client !== undefined) return Promise.resolve(this.client);
-    this.connecting ??= this.connect(signal).finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
+    if (this.connecting === undefined) {
+      const refusal = this.supervisor?.refusal();
+      if (refusal !== undefined) return Promise.reject(new GatewayError('MCP_2003', { details: { server: this.name, reason: refusal } }));
+      this.connecting = this.connect().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    return untilAborted(this.connecting, signal);
   }
 
-  private async connect(signal: AbortSignal): Promise<Client> {
+  /** (Re)starts a stdio server now; a failure schedules the next attempt with backoff. */
+  private async restart(): Promise<void> {
+    if (this.closed || this.client !== undefined) return;
+    await this.connected(new AbortController().signal).catch(() => undefined);
+  }
+
+  private async connect(): Promise<Client> {
+    // Each request of the handshake has connectTimeoutMs; closing the gateway abandons it at once.
+    const signal = this.lifetime.signal;
     const client = new Client(CLIENT_INFO, {
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: this.upstream.connectTimeoutMs } },
       listChanged: {
@@ -126,32 +203,66 @@ export class UpstreamServer {
         },
       },
     });
-    client.onerror = (error) => this.log.debug({ server: this.name, err: error }, 'upstream client error');
-    const transport = new StreamableHTTPClientTransport(new URL(this.config.url), { fetch: this.fetch });
-    await client.connect(transport, { signal, timeout: this.upstream.connectTimeoutMs });
+    client.onerror = (error) => {
+      // A stdio server writing something that is not JSON-RPC to stdout is worth a warning; HTTP noise is not.
+      if (this.supervisor !== undefined) this.log.warn({ server: this.name, err: error }, 'stdio server: unreadable output or pipe error');
+      else this.log.debug({ server: this.name, err: error }, 'upstream client error');
+    };
+    const transport = createTransport(this.name, this.config, { fetch: this.fetch, authProvider: this.credentials.authProvider }, this.log);
+    // Background traffic set up while connecting (a change subscription) goes out as the gateway.
+    try {
+      await client.connect(transport, { signal, timeout: this.upstream.connectTimeoutMs });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      if (this.supervisor !== undefined && !this.closed) this.supervisor.failedStart(error);
+      throw error;
+    }
     if (this.closed) {
       await client.close().catch(() => undefined);
       throw new Error(`upstream ${this.name} was closed while connecting`);
     }
+    client.onclose = () => {
+      // Not one we closed ourselves: the connection (or the stdio process) went away.
+      if (this.client !== client) return;
+      this.client = undefined;
+      if (this.supervisor !== undefined && !this.closed) this.supervisor.exited();
+    };
     this.client = client;
-    this.log.info({ server: this.name, protocol: client.getNegotiatedProtocolVersion() }, 'connected to upstream MCP server');
+    this.supervisor?.started();
+    this.log.info({ server: this.name, transport: this.config.transport, protocol: client.getNegotiatedProtocolVersion() }, 'connected to upstream MCP server');
     return client;
   }
 
-  private async discard(client: Client): Promise<void> {
-    if (this.client === client) this.client = undefined;
+  private async discard(client: Client, reason: string): Promise<void> {
+    if (this.client === client) {
+      this.client = undefined;
+      this.log.info({ server: this.name, reason }, 'upstream session discarded; the next request opens a new one');
+    }
     await client.close().catch(() => undefined);
   }
 }
 
-/** A 404 on a request that carried a session id: a 2025-era server forgot the session (e.g. it restarted). */
-function isSessionLost(error: unknown, client: Client): boolean {
-  return (error as { status?: unknown }).status === 404 && client.transport?.sessionId !== undefined;
+/** Waits for `promise` unless `signal` aborts first (the promise itself runs on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  const reason = (): Error => (signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(reason());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
-function isConnectionLevel(error: unknown): boolean {
+/** The server no longer knows the session (it restarted): 404, or 400, on a request that carried a session id, or a "session not found" error. */
+function isSessionLost(error: unknown, client: Client): boolean {
+  const status = (error as { status?: unknown }).status;
+  const hadSession = (client.transport as { sessionId?: string } | undefined)?.sessionId !== undefined;
+  if (hadSession && (status === 404 || status === 400)) return true;
+  return error instanceof Error && /session not found|no valid session|unknown session|invalid session/i.test(error.message);
+}
+
+function isConnectionLevel(error: unknown, client: Client): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  const status = (error as { status?: unknown }).status;
-  return code === 'CONNECTION_CLOSED' || code === 'NOT_CONNECTED' || status === 404 || error instanceof TypeError;
+  return code === 'CONNECTION_CLOSED' || code === 'NOT_CONNECTED' || isSessionLost(error, client) || error instanceof TypeError;
 }

@@ -79,8 +79,14 @@ beforeAll(async () => {
     }),
   );
   alice = await stack.issuer.tokenFor('alice.chen');
-  await gw.gateway.tools.catalogue.loaded();
+  await warmUp(gw);
 });
+
+/** Waits until a gateway has its hr session open (connecting is slow on a busy machine, and counts no retries). */
+async function warmUp(gateway: RunningGateway): Promise<void> {
+  await gateway.gateway.tools.catalogue.loaded();
+  await waitFor(async () => (await call(gateway, 'hr', 'list_employees', alice, { limit: 1 })).status === 200, { timeoutMs: 30_000, intervalMs: 200, what: 'hr to answer' });
+}
 
 afterAll(async () => {
   await gw?.close();
@@ -121,40 +127,73 @@ describe('retries', () => {
     expect(hr().data.employees.has('E-1051')).toBe(true);
   });
 
-  it('a 429 is retried after its Retry-After', async () => {
-    const retries = await counter(gw, HR_RETRIES);
-    hr().failNext(1, 429, 1);
-    const started = performance.now();
-    const response = await call(gw, 'hr', 'list_employees', alice, { limit: 1 });
-    // A lower bound only: without the hint the full-jitter backoff waits at most 100 ms.
-    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
-    expect(response.status).toBe(200);
-    expect(await counter(gw, HR_RETRIES)).toBe(retries + 1);
+  it('a 429 is retried after its Retry-After when the deadline leaves room for it', async () => {
+    const patient = await startGateway(testConfig(stack, { servers: { hr: { url: proxy.url } }, upstream: { callTimeoutMs: 10_000 } }));
+    try {
+      await warmUp(patient);
+      const retries = await counter(patient, HR_RETRIES);
+      hr().failNext(1, 429, 1);
+      const started = performance.now();
+      const response = await call(patient, 'hr', 'list_employees', alice, { limit: 1 });
+      // A lower bound only: without the hint the full-jitter backoff waits at most 100 ms.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+      expect(response.status).toBe(200);
+      expect(await counter(patient, HR_RETRIES)).toBe(retries + 1);
+    } finally {
+      await patient.close();
+    }
   });
 
-  it('a hung read is cut off by the deadline and retried', async () => {
+  it('a Retry-After beyond the call\'s deadline is not waited for: the 429 ends the call at once', async () => {
     const retries = await counter(gw, HR_RETRIES);
+    const requests = hr().requestCount();
+    hr().failNext(1, 429, 5);
+    const response = await call(gw, 'hr', 'list_employees', alice, { limit: 1 });
+    expect(response.status).toBe(502);
+    expect(response.body.error.code).toBe('MCP_2002');
+    expect(hr().requestCount()).toBe(requests + 1);
+    expect(await counter(gw, HR_RETRIES)).toBe(retries);
+  });
+
+  it('timeoutMs bounds the whole call: a hung read is cut off at the deadline and not repeated after it (504 MCP_2001)', async () => {
+    const retries = await counter(gw, HR_RETRIES);
+    const requests = hr().requestCount();
     hr().hangNext(1);
-    const response = await call(gw, 'hr', 'list_employees', alice, { limit: 1 });
-    expect(response.status).toBe(200);
-    expect(await counter(gw, HR_RETRIES)).toBe(retries + 1);
-  });
-
-  it('a server that hangs on every attempt → 504 MCP_2001', async () => {
-    hr().hangNext(3);
     const response = await call(gw, 'hr', 'get_employee', alice, { employeeId: 'E-1002' });
     expect(response.status).toBe(504);
     expect(response.body.error.code).toBe('MCP_2001');
     expect(response.body.error.retryable).toBe(true);
+    expect(hr().requestCount()).toBe(requests + 1);
+    expect(await counter(gw, HR_RETRIES)).toBe(retries);
     // The pooled client is healthy again afterwards.
     expect((await call(gw, 'hr', 'get_employee', alice, { employeeId: 'E-1002' })).status).toBe(200);
+  });
+
+  it('retries and their backoff share the one deadline: failures until it passes end in 504, not attempts × timeoutMs', async () => {
+    // Every attempt fails at once with 503 and the backoff is long: the deadline (1 s) ends the call during a backoff.
+    const slow = await startGateway(testConfig(stack, { servers: { hr: { url: proxy.url } }, upstream: { callTimeoutMs: 1_000, retry: { attempts: 10, baseMs: 400, maxMs: 400 }, breaker: { consecutiveFailures: 50 } } }));
+    try {
+      await warmUp(slow);
+      const requests = hr().requestCount();
+      hr().failNext(20, 503);
+      const response = await call(slow, 'hr', 'list_employees', alice, { limit: 1 });
+      expect(response.status).toBe(504);
+      expect(response.body.error.code).toBe('MCP_2001');
+      // Far fewer than the 10 attempts the retry policy alone would allow.
+      const attempts = hr().requestCount() - requests;
+      expect(attempts).toBeLessThan(10);
+      // Use up the planned failures left over, so later tests meet a healthy server.
+      for (let left = 20 - attempts; left > 0; left -= 1) await fetch(stack.servers.hr.url, { method: 'POST', body: '{}' }).then((answer) => answer.text());
+    } finally {
+      await slow.close();
+    }
   });
 
   it('a caller that goes away cancels the upstream request, which is not retried', async () => {
     // A deadline far beyond the wait below: only the caller's abort can end the hung request in time.
     const patient = await startGateway(testConfig(stack, { servers: { hr: { url: proxy.url } }, upstream: { callTimeoutMs: 120_000 } }));
     try {
-      await patient.gateway.tools.catalogue.loaded();
+      await warmUp(patient);
       const cancelledSeries = 'gateway_tool_calls_total{server="hr",tool="list_employees",outcome="cancelled"}';
       const cancelledUpstream = proxy.cancelled();
       const requests = hr().requestCount();

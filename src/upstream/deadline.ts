@@ -1,0 +1,51 @@
+/**
+ * The deadline of one whole upstream call, retries and backoff included. Progress from the upstream
+ * restarts it (the SDK's `resetTimeoutOnProgress` semantics, applied across attempts) but never
+ * beyond `maxTotalMs` from the start, so a long tool that reports progress may run long while a
+ * silent one is cut off, and nothing is attempted once the deadline has passed.
+ */
+export class CallDeadline {
+  private readonly controller = new AbortController();
+  private readonly startedAt = Date.now();
+  private endsAt: number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly maxTotalMs: number,
+  ) {
+    this.endsAt = this.startedAt + Math.min(timeoutMs, maxTotalMs);
+    this.arm();
+  }
+
+  /** Aborts when the deadline passes. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get expired(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.endsAt - Date.now());
+  }
+
+  /** Progress arrived: the deadline restarts, capped at the total ceiling. */
+  extend(): void {
+    if (this.expired) return;
+    this.endsAt = Math.min(Date.now() + this.timeoutMs, this.startedAt + this.maxTotalMs);
+    clearTimeout(this.timer);
+    this.arm();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(): void {
+    const totalMs = Date.now() - this.startedAt + this.remainingMs();
+    this.timer = setTimeout(() => this.controller.abort(new Error(`no answer within ${Math.round(totalMs)} ms`)), this.remainingMs());
+    this.timer.unref();
+  }
+}
