@@ -11,6 +11,12 @@ import { startRun } from './runs-support.js';
 
 const INVOICES = 'Analyze revenue: list the invoices';
 
+interface TranscriptTurn {
+  question: string;
+  items: Array<{ type: string }>;
+}
+const idsOf = (body: { conversations: Array<{ id: string }> }): string[] => body.conversations.map((item) => item.id);
+
 let stack: TestStack;
 let gw: RunningGateway;
 let alice: string;
@@ -45,13 +51,13 @@ describe('conversations', () => {
     const one = await api(`${gw.url}/api/conversations/${id}`, { token: bob });
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ id, title: INVOICES, turns: 1 });
-    const [turn] = one.body.transcript;
-    expect(turn.question).toBe(INVOICES);
-    const kinds = turn.items.map((item: { type: string }) => item.type);
+    const [turn] = one.body.transcript as TranscriptTurn[];
+    expect(turn?.question).toBe(INVOICES);
+    const kinds = turn?.items.map((item) => item.type);
     // The model's words come after the tool it used, and the tool is named as the catalogue names it.
-    expect(kinds.at(-1)).toBe('text');
-    expect(turn.items).toContainEqual(expect.objectContaining({ type: 'tool', server: 'finance', tool: 'list_invoices', outcome: 'done' }));
-    expect(JSON.stringify(turn.items)).not.toContain('finance__');
+    expect(kinds?.at(-1)).toBe('text');
+    expect(turn?.items).toContainEqual(expect.objectContaining({ type: 'tool', server: 'finance', tool: 'list_invoices', outcome: 'done' }));
+    expect(JSON.stringify(turn?.items)).not.toContain('finance__');
   });
 
   it('someone else’s conversation is 404 for every verb, and stays out of their list', async () => {
@@ -62,7 +68,7 @@ describe('conversations', () => {
       expect(response.body.error.code).toBe('REQ_4004');
     }
     const list = await api(`${gw.url}/api/conversations`, { token: alice });
-    expect(list.body.conversations.map((item: { id: string }) => item.id)).not.toContain(id);
+    expect(idsOf(list.body)).not.toContain(id);
     expect((await api(`${gw.url}/api/conversations/${id}`, { token: bob })).status).toBe(200);
   });
 
@@ -74,12 +80,12 @@ describe('conversations', () => {
     await ask(bob, 'now list the budgets', id);
     const after = await api(`${gw.url}/api/conversations/${id}`, { token: bob });
     expect(after.body).toMatchObject({ title: 'Q3 revenue', turns: 2 });
-    expect(after.body.transcript.map((turn: { question: string }) => turn.question)).toEqual([INVOICES, 'now list the budgets']);
+    expect((after.body.transcript as TranscriptTurn[]).map((turn) => turn.question)).toEqual([INVOICES, 'now list the budgets']);
     const deleted = await api(`${gw.url}/api/conversations/${id}`, { token: bob, method: 'DELETE' });
     expect(deleted.status).toBe(204);
     expect((await api(`${gw.url}/api/conversations/${id}`, { token: bob })).status).toBe(404);
     const list = await api(`${gw.url}/api/conversations`, { token: bob });
-    expect(list.body.conversations.map((item: { id: string }) => item.id)).not.toContain(id);
+    expect(idsOf(list.body)).not.toContain(id);
     // A follow-up in a deleted conversation is refused like any unknown one.
     const refused = await api(`${gw.url}/api/query`, { token: bob, body: { query: 'hi', conversationId: id } });
     expect(refused.status).toBe(404);
@@ -125,10 +131,11 @@ describe('admin', () => {
     const overview = await api(`${gw.url}/api/admin/overview`, { token: admin });
     expect(overview.status).toBe(200);
     expect(Object.keys(overview.body.readiness.checks)).toEqual(expect.arrayContaining(['store', 'issuer', 'upstream:hr', 'upstream:finance']));
-    expect(overview.body.upstreams.map((server: { name: string }) => server.name).sort()).toEqual(['finance', 'hr', 'sales', 'support']);
-    const hr = overview.body.upstreams.find((server: { name: string }) => server.name === 'hr');
+    const upstreams = overview.body.upstreams as Array<{ name: string; tools: number }>;
+    expect(upstreams.map((server) => server.name).sort()).toEqual(['finance', 'hr', 'sales', 'support']);
+    const hr = upstreams.find((server) => server.name === 'hr');
     expect(hr).toMatchObject({ ok: true, circuit: 'closed', url: stack.servers.hr.url });
-    expect(hr.tools).toBeGreaterThan(0);
+    expect(hr?.tools).toBeGreaterThan(0);
     expect(overview.body).toMatchObject({ pinning: 'log', pinChanges: [] });
     const refused = await api(`${gw.url}/api/admin/overview`, { token: alice });
     expect(refused.status).toBe(403);
