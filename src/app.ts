@@ -72,30 +72,21 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
 
   health.register({
     name: 'store',
-    kind: 'hard',
+    role: 'store',
     async check() {
       const result = await store.health();
       metrics.storeUp.set(result.ok ? 1 : 0);
-      return result.ok ? { ok: true, detail: `${store.kind} ${result.latencyMs} ms` } : { ok: false, detail: result.error };
+      return result.ok ? { state: 'up', detail: `${store.kind} ${result.latencyMs} ms` } : { state: 'down', detail: result.error };
     },
   });
 
   const verifier = new TokenVerifier(config.auth);
-  const lifetime = new AbortController();
-  void verifier.warmUp(lifetime.signal);
-  health.register({ name: 'issuer', kind: 'hard', check: () => verifier.issuerStatus() });
+  verifier.start();
+  health.register({ name: 'issuer', role: 'identity-provider', check: () => verifier.issuerStatus() });
 
   const revocations = new RevocationMirror(store, config.revocation, metrics, app.log);
   await revocations.start();
-  health.register({
-    name: 'revocations',
-    // Under fail-closed a stale mirror refuses every request, so it must take the instance out of rotation.
-    kind: config.revocation.onStoreError === 'fail-closed' ? 'hard' : 'soft',
-    async check() {
-      const stalenessMs = revocations.stalenessMs();
-      return { ok: !revocations.isStale(), detail: `mirror ${Math.round(stalenessMs)} ms old (${config.revocation.onStoreError})` };
-    },
-  });
+  health.register({ name: 'revocations', role: 'revocations', check: () => revocations.status() });
   const rateLimits = new RateLimits(store, config.limits, metrics, app.log);
   const auth: AuthContext = { verifier, revocations, rateLimits, metrics, config };
 
@@ -104,13 +95,27 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const audit = new AuditLog(app.log, { store, maxRecords: config.audit.recentRecords, ttlMs: config.audit.recentTtlMs });
   const tools = new ToolService(config, signer, store, metrics, audit, app.log);
   for (const server of Object.keys(config.servers)) {
-    health.register({ name: `upstream:${server}`, kind: 'soft', check: async () => tools.serverStatus(server) });
+    health.register({
+      name: `upstream:${server}`,
+      role: 'upstream',
+      check() {
+        const status = tools.serverStatus(server);
+        return { state: status.ok ? 'up' : 'down', ...(status.detail === undefined ? {} : { detail: status.detail }) };
+      },
+    });
   }
   const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics, audit);
 
   const model = new AnthropicProvider(config.llm);
   // A rejected API key degrades the instance (direct tool calls still work) and shows before any query fails.
-  health.register({ name: 'model', kind: 'soft', check: () => model.credentialStatus() });
+  health.register({
+    name: 'model',
+    role: 'model',
+    async check() {
+      const status = await model.credentialStatus();
+      return { state: status.ok ? 'up' : 'down', ...(status.detail === undefined ? {} : { detail: status.detail }) };
+    },
+  });
   void model.credentialStatus();
   const runStore = new RunStore(store, config.runs.ttlMs);
   const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns);
@@ -156,7 +161,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     const started = Date.now();
     await runs.shutdown(config.shutdown.graceMs);
     await sse.drainThenClose(Math.min(2_000, Math.max(100, config.shutdown.graceMs - (Date.now() - started))));
-    lifetime.abort();
+    verifier.stop();
     await mcpEndpoint?.close();
     await app.close();
     await tools.close();

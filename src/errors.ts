@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   AUTH_1005: { status: 503, retryable: true, message: 'Token revocation state is unavailable; try again shortly' },
   AUTH_1006: { status: 503, retryable: true, message: 'The identity provider cannot be reached; try again shortly' },
   AUTH_1007: { status: 400, retryable: false, message: 'The logout token is invalid' },
+  AUTH_1008: { status: 503, retryable: true, message: "The token's signing key is not known yet (the identity provider may be rotating keys); try again shortly" },
 
   // Upstream MCP servers (2xxx)
   MCP_2001: { status: 504, retryable: true, message: 'The tool server did not answer in time' },

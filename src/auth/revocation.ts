@@ -10,6 +10,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
+import type { DependencyStatus } from '../ops/health.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/types.js';
 import type { Identity } from './identity.js';
@@ -97,6 +98,18 @@ export class RevocationMirror {
     return this.stalenessMs() > this.config.maxStalenessMs;
   }
 
+  /**
+   * For readiness: a mirror that never loaded knows no revocation at all, so that replica must not
+   * take traffic (`down`); a stale one is `down` under fail-closed (it refuses every request) and
+   * `degraded` under fail-open (it serves, enforcing what it knows).
+   */
+  status(): DependencyStatus {
+    const detail = `mirror ${Math.round(this.stalenessMs())} ms old (${this.config.onStoreError})`;
+    if (this.lastSyncMs === undefined) return { state: 'down', detail: `never loaded from the store; ${detail}` };
+    if (!this.isStale()) return { state: 'up', detail };
+    return { state: this.config.onStoreError === 'fail-closed' ? 'down' : 'degraded', detail };
+  }
+
   async revoke(revocation: Revocation, expiresAtMs: number): Promise<void> {
     const member = encodeRevocation(revocation);
     try {
@@ -134,6 +147,7 @@ export class RevocationMirror {
         if (revocation !== undefined) this.apply(revocation, expiresAtMs);
       }
       this.prune();
+      await this.restoreMissing(new Set(entries.map((entry) => entry.member)));
       if (this.lastSyncMs !== undefined && this.isStale()) this.log.info('revocation mirror back in sync with the store');
       this.lastSyncMs = this.now();
     } catch (error) {
@@ -141,6 +155,31 @@ export class RevocationMirror {
     } finally {
       this.metrics.revocationStaleness.set(this.stalenessMs() / 1000);
     }
+  }
+
+  /**
+   * A store that lost entries this mirror still holds (a Redis restarted without persistence, a
+   * failover to a replica that lagged) gets them back, so a replica started afterwards — whose mirror
+   * starts from the store — still refuses those tokens. Writing back is idempotent, and since entries
+   * are never withdrawn, one the store lacks can only have been lost.
+   */
+  private async restoreMissing(inStore: ReadonlySet<string>): Promise<void> {
+    const missing = this.entries().filter(({ member }) => !inStore.has(member));
+    if (missing.length === 0) return;
+    for (const { member, expiresAtMs } of missing) await this.store.addExpiring(REVOCATIONS_KEY, member, expiresAtMs);
+    this.log.warn({ restored: missing.length }, 'the store had lost revocations this replica holds (restarted without persistence?); wrote them back');
+  }
+
+  /** Every live entry of the mirror, as store members. */
+  private entries(): Array<{ member: string; expiresAtMs: number }> {
+    const nowMs = this.now();
+    const entries: Array<{ member: string; expiresAtMs: number }> = [];
+    for (const [jti, expiresAtMs] of this.jtis) if (expiresAtMs > nowMs) entries.push({ member: encodeRevocation({ kind: 'jti', jti }), expiresAtMs });
+    for (const [sid, expiresAtMs] of this.sids) if (expiresAtMs > nowMs) entries.push({ member: encodeRevocation({ kind: 'sid', sid }), expiresAtMs });
+    for (const [sub, { beforeSec, expiresAtMs }] of this.subs) {
+      if (expiresAtMs > nowMs) entries.push({ member: encodeRevocation({ kind: 'sub', sub, beforeSec }), expiresAtMs });
+    }
+    return entries;
   }
 
   private applyMessage(message: string): void {

@@ -52,9 +52,11 @@ const authSection = z.strictObject({
   audiences: z.array(z.string().min(1)).default([]).describe('Extra accepted audiences besides clientId.'),
   algorithms: z.array(z.enum(SIGNING_ALGORITHMS)).min(1).default(['RS256', 'ES256', 'PS256']).describe('Accepted signing algorithms; `none` and HS* are never accepted.'),
   clockToleranceSec: nonNegativeInt.max(300).default(30).describe('Clock skew allowed on exp/nbf.'),
-  jwksCooldownMs: nonNegativeInt.default(30_000).describe('Minimum time between two JWKS refetches caused by unknown `kid`s.'),
-  jwksCacheMaxAgeMs: positiveInt.default(600_000).describe('How long a fetched JWKS is trusted before it is refreshed.'),
+  jwksRefreshIntervalMs: positiveInt.min(1_000).max(3_600_000).default(60_000).describe('How often the JWKS is re-read in the background: a key the identity provider withdraws stops counting within this plus jwksTimeoutMs.'),
+  jwksMaxStaleMs: positiveInt.default(21_600_000).describe('While the identity provider is unreachable, cached keys keep verifying tokens for at most this long after the last good fetch (then 503 AUTH_1006, readiness unhealthy).'),
+  jwksCooldownMs: nonNegativeInt.max(60_000).default(5_000).describe('Minimum time between two JWKS fetches caused by tokens with an unknown `kid`; such tokens arriving meanwhile get a retryable 503 AUTH_1008.'),
   jwksTimeoutMs: positiveInt.default(5_000).describe('Timeout of one JWKS fetch.'),
+  requireRfc9068AccessTokens: z.boolean().default(false).describe('Accept only tokens whose header `typ` is `at+jwt` (RFC 9068); turn on when the identity provider marks its access tokens so (Keycloak: a client setting).'),
   adminRole: roleName.default('gateway-admin').describe('The role allowed to use admin routes (revocations, tool pinning).'),
   publicIssuers: z
     .array(httpUrl)

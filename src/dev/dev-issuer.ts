@@ -34,6 +34,13 @@ export interface DevIssuer {
   sign(claims: Record<string, unknown>, options?: { expiresInSec?: number; header?: Record<string, unknown> }): Promise<string>;
   /** An OIDC Back-Channel Logout 1.0 logout token for a session; `aud` is the client the session belongs to (default: the gateway's). */
   logoutToken(options: { sid?: string; sub?: string; aud?: string }): Promise<string>;
+  /**
+   * Key rotation: a new signing key is published next to the old ones and signs every token built
+   * from now on (tokenFor, sign, logoutToken). Returns its kid.
+   */
+  rotateKey(): Promise<string>;
+  /** The kid tokens are signed with now. */
+  readonly currentKid: string;
   close(): Promise<void>;
 }
 
@@ -62,7 +69,7 @@ export async function startDevIssuer(options: { host?: string; port?: number; cl
   const host = options.host ?? '127.0.0.1';
   const clientId = options.clientId ?? DEV_CLIENT_ID;
   const server = new OAuth2Server();
-  await server.issuer.keys.generate('RS256');
+  let currentKid = (await server.issuer.keys.generate('RS256')).kid;
 
   // Token endpoint (password, authorization code and refresh grants): shape the payload as Keycloak does for the demo user.
   let ownerOf: TokenRequestOwner = () => undefined;
@@ -80,6 +87,7 @@ export async function startDevIssuer(options: { host?: string; port?: number; cl
 
   const build = (expiresInSec: number, apply: (header: Record<string, unknown>, payload: Record<string, unknown>) => void): Promise<string> =>
     server.issuer.buildToken({
+      kid: currentKid,
       expiresIn: expiresInSec,
       scopesOrTransform: (header, payload) => {
         apply(header, payload);
@@ -117,6 +125,13 @@ export async function startDevIssuer(options: { host?: string; port?: number; cl
           ...(sub === undefined ? {} : { sub }),
         });
       });
+    },
+    async rotateKey() {
+      currentKid = (await server.issuer.keys.generate('RS256')).kid;
+      return currentKid;
+    },
+    get currentKid() {
+      return currentKid;
     },
     close: () => served.close(),
   };

@@ -8,7 +8,7 @@ import { demoConfig } from '../../src/config/demo-profile.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfig, GatewayConfigInput } from '../../src/config/schema.js';
 import { DEV_CLIENT_ID, startDevIssuer, type DevIssuer } from '../../src/dev/dev-issuer.js';
-import { startSampleServers, closeSampleServers, type SampleServers } from '../../src/dev/sample-servers/index.js';
+import { startSampleServers, closeSampleServers, type SampleServers, type SampleServersOptions } from '../../src/dev/sample-servers/index.js';
 import { startSimulatedAnthropic, type SimulatedAnthropicHandle } from '../../src/dev/sim-anthropic/index.js';
 import { uniquePrefix } from './redis.js';
 
@@ -20,6 +20,8 @@ export interface TestStack {
   readonly servers: SampleServers;
   readonly model: SimulatedAnthropicHandle;
   readonly signingKeyPem: string;
+  /** What the stack's sample servers were started with, for tests that start (and stop) their own. */
+  readonly sampleServerOptions: SampleServersOptions;
   close(): Promise<void>;
 }
 
@@ -30,13 +32,15 @@ export async function startTestStack(options: { firstTokenMs?: number; tokenDela
   const publicJwk = { ...jwk, alg: 'ES256', kid: await calculateJwkThumbprint(jwk) };
   const signingKeyPem = await exportPKCS8(privateKey);
   const issuer = await startDevIssuer({ clientId: DEV_CLIENT_ID });
-  const servers = await startSampleServers({ issuer: TEST_ASSERTION_ISSUER, keys: createLocalJWKSet({ keys: [publicJwk] }) });
+  const sampleServerOptions: SampleServersOptions = { issuer: TEST_ASSERTION_ISSUER, keys: createLocalJWKSet({ keys: [publicJwk] }) };
+  const servers = await startSampleServers(sampleServerOptions);
   const model = await startSimulatedAnthropic({ firstTokenMs: options.firstTokenMs ?? 0, tokenDelayMs: options.tokenDelayMs ?? 0 });
   return {
     issuer,
     servers,
     model,
     signingKeyPem,
+    sampleServerOptions,
     async close() {
       await Promise.all([issuer.close(), closeSampleServers(servers), model.close()]);
     },

@@ -148,19 +148,20 @@ describe('health and metrics', () => {
     expect(response.body).toEqual({ status: 'alive' });
   });
 
-  it('/health/ready reports a status and every check with its kind', async () => {
+  it('/health/ready reports a status, its reasons, and every check with its role and state', async () => {
     const response = await api(`${gw.url}/health/ready`);
-    expect([200, 503]).toContain(response.status);
-    expect(['ready', 'degraded', 'unready']).toContain(response.body.status);
-    expect(response.status === 200).toBe(response.body.status !== 'unready');
-    const checks = response.body.checks as Record<string, { ok: boolean; kind: string }>;
-    expect(Object.keys(checks)).toEqual(expect.arrayContaining(['store', 'issuer', 'revocations', 'upstream:hr']));
+    expect(['healthy', 'degraded', 'unhealthy']).toContain(response.body.status);
+    expect(response.status === 200).toBe(response.body.status !== 'unhealthy');
+    expect(Array.isArray(response.body.reasons)).toBe(true);
+    const checks = response.body.checks as Record<string, { ok: boolean; state: string; role: string }>;
+    expect(Object.keys(checks)).toEqual(expect.arrayContaining(['store', 'issuer', 'revocations', 'model', 'upstream:hr', 'upstream:support']));
     for (const check of Object.values(checks)) {
-      expect(typeof check.ok).toBe('boolean');
-      expect(['hard', 'soft']).toContain(check.kind);
+      expect(check.ok).toBe(check.state === 'up');
+      expect(['up', 'degraded', 'down']).toContain(check.state);
+      expect(['store', 'identity-provider', 'revocations', 'upstream', 'model']).toContain(check.role);
     }
-    expect(checks.store).toMatchObject({ ok: true, kind: 'hard' });
-    expect(checks.issuer).toMatchObject({ kind: 'hard' });
+    expect(checks.store).toMatchObject({ ok: true, role: 'store' });
+    expect(checks.issuer).toMatchObject({ role: 'identity-provider' });
   });
 
   it('/metrics exposes gateway_http_requests_total, counting the requests served', async () => {

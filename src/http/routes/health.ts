@@ -1,6 +1,6 @@
-/** Liveness (the process answers) and readiness (its hard dependencies answer), plus the metrics scrape. */
+/** Liveness (the process answers) and readiness (the GAP-008 matrix in ops/health.ts), plus the metrics scrape. */
 import type { FastifyInstance } from 'fastify';
-import type { Health } from '../../ops/health.js';
+import { readinessHttpStatus, type Health } from '../../ops/health.js';
 import type { Metrics } from '../../ops/metrics.js';
 
 export function registerHealthRoutes(app: FastifyInstance, health: Health, metrics: Metrics | undefined): void {
@@ -8,8 +8,7 @@ export function registerHealthRoutes(app: FastifyInstance, health: Health, metri
 
   app.get('/health/ready', async (_request, reply) => {
     const report = await health.readiness();
-    const ok = report.status === 'ready' || report.status === 'degraded';
-    return reply.status(ok ? 200 : 503).send(report);
+    return reply.status(readinessHttpStatus(report.status)).header('cache-control', 'no-store').send(report);
   });
 
   if (metrics !== undefined) {
