@@ -85,7 +85,7 @@ async function gatewayFor(issuer: DevIssuer, jwksUri: string, auth: ConfigOverri
   return gateway;
 }
 
-let forgingKey: Promise<CryptoKey> | undefined;
+let forgingKey: Promise<Awaited<ReturnType<typeof generateKeyPair>>['privateKey']> | undefined;
 
 /** A token signed by a key the issuer never published (one key for all: RSA key generation is slow). */
 async function forged(kid: string): Promise<string> {
