@@ -5,6 +5,7 @@ import { demoConfig } from './config/demo-profile.js';
 import { ConfigError, loadConfigFile, parseConfig } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import type { DemoStack } from './dev/demo-stack.js';
+import { startTelemetry } from './ops/otel-sdk.js';
 
 const USAGE = `Usage:
   mcp-gateway start [--config FILE]      run the gateway (no config: the embedded demo profile)
@@ -53,6 +54,8 @@ async function start(configFile: string | undefined, env: NodeJS.ProcessEnv): Pr
     configFile === undefined ? await startDemo(env) : { config: withPortFromEnv(await loadConfigFile(configFile, env), env), stack: undefined };
   let gateway: Gateway | undefined;
   let url: string;
+  // OTLP trace export when OTEL_EXPORTER_OTLP_ENDPOINT is set; nothing loads otherwise.
+  const stopTelemetry = await startTelemetry(env);
   try {
     const devRoutes = stack === undefined ? undefined : (await import('./dev/dev-routes.js')).registerDevRoutes;
     gateway = await createGateway(config, {
@@ -64,6 +67,7 @@ async function start(configFile: string | undefined, env: NodeJS.ProcessEnv): Pr
     // A failed start (e.g. the port is taken) must not leave servers holding the process open.
     await gateway?.close().catch(() => undefined);
     await stack?.close().catch(() => undefined);
+    await stopTelemetry?.().catch(() => undefined);
     throw error;
   }
   gateway.app.log.info({ url, profile: stack === undefined ? configFile : 'embedded-demo' }, 'gateway ready');
@@ -86,6 +90,7 @@ async function start(configFile: string | undefined, env: NodeJS.ProcessEnv): Pr
   });
   await gateway.close();
   await stack?.close();
+  await stopTelemetry?.();
   return 0;
 }
 

@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { loggerOptions } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
+import { traceRequests } from '../ops/tracing.js';
 import { clientErrorHandler, installErrorHandling } from './error-handler.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
@@ -47,6 +48,7 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
+  traceRequests(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;

@@ -39,7 +39,10 @@ describe('tracing', () => {
     const span = exporter.getFinishedSpans().find((candidate) => candidate.name === 'mcp.tools/call hr/list_employees');
     expect(span).toBeDefined();
     expect(span!.spanContext().traceId).toBe(traceId);
-    expect(span!.parentSpanContext?.spanId).toBe(parentSpanId);
+    // Its parent is the gateway's span for the HTTP request, itself a child of the caller's span.
+    const request = exporter.getFinishedSpans().find((candidate) => candidate.spanContext().spanId === span!.parentSpanContext?.spanId);
+    expect(request?.name).toBe('POST /api/tools/:server/:tool');
+    expect(request!.parentSpanContext?.spanId).toBe(parentSpanId);
     expect(span!.attributes).toMatchObject({ 'mcp.server': 'hr', 'mcp.tool': 'list_employees', 'mcp.outcome': 'ok' });
   });
 

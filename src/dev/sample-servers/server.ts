@@ -1,6 +1,7 @@
 /** Starts one sample MCP server on loopback, with in-process test controls. */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { JWTVerifyGetKey } from 'jose';
 import type { SampleServerName } from './caller.js';
 import { SAMPLE_DOMAINS, type SampleDataViews } from './domains.js';
@@ -9,6 +10,8 @@ import { createMcpEndpoint } from './mcp-endpoint.js';
 import type { ToolPatch } from './tools.js';
 
 export const MCP_PATH = '/mcp';
+
+const sampleTracer = trace.getTracer('mcp-sample-server');
 
 export interface SampleServerOptions {
   /** Default 127.0.0.1. */
@@ -99,7 +102,15 @@ export async function startSampleServer<N extends SampleServerName>(name: N, opt
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }));
       return;
     }
-    void endpoint.handle(req, res);
+    // The upstream hop of a trace: a SERVER span under the gateway's traceparent (a no-op without an SDK).
+    const parent = propagation.extract(context.active(), req.headers);
+    sampleTracer.startActiveSpan(`${name} ${req.method ?? 'GET'} ${MCP_PATH}`, { kind: SpanKind.SERVER, attributes: { 'mcp.server': name } }, parent, (span) => {
+      res.once('close', () => {
+        span.setAttribute('http.response.status_code', res.statusCode);
+        span.end();
+      });
+      void endpoint.handle(req, res);
+    });
   });
   const address = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
