@@ -25,6 +25,7 @@ import { AnthropicProvider } from './llm/anthropic-provider.js';
 import { AgentLoop } from './runs/agent-loop.js';
 import { Confirmations } from './runs/confirmations.js';
 import { Conversations } from './runs/conversations.js';
+import { RunJournals } from './runs/run-journal.js';
 import { RunManager } from './runs/run-manager.js';
 import { RunStore } from './runs/run-store.js';
 import { TokenBudget } from './runs/token-budget.js';
@@ -104,7 +105,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
       },
     });
   }
-  const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics, audit);
+  const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics, audit, app.log);
 
   const model = new AnthropicProvider(config.llm);
   // A rejected API key degrades the instance (direct tool calls still work) and shows before any query fails.
@@ -117,10 +118,11 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     },
   });
   void model.credentialStatus();
-  const runStore = new RunStore(store, config.runs.ttlMs);
-  const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns);
+  const runStore = new RunStore(store, config.runs.ttlMs, app.log);
+  const journals = new RunJournals(runStore, { bufferEvents: config.runs.outageBufferEvents, maxOutageMs: config.runs.leaseTtlMs }, metrics, app.log);
+  const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns, app.log);
   const loop = new AgentLoop({
-    runs: runStore,
+    journals,
     tools,
     model,
     confirmations,
@@ -130,7 +132,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     metrics,
     log: app.log,
   });
-  const runs = new RunManager({ store, runs: runStore, loop, confirmations, conversations, config, metrics, log: app.log });
+  const runs = new RunManager({ store, runs: runStore, journals, loop, confirmations, conversations, config, metrics, log: app.log });
   const sse = new SseRegistry(config.sse, metrics);
 
   await registerOpenApi(app, config.server.publicUrl);

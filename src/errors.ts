@@ -3,6 +3,7 @@
  * Each code maps to its HTTP status, whether retrying the same request may succeed, and a
  * default message. Routes, the SSE `error` event and the README table all read from here.
  */
+import { isStoreUnavailable } from './store/errors.js';
 export interface ErrorSpec {
   readonly status: number;
   readonly retryable: boolean;
@@ -106,8 +107,20 @@ export class GatewayError extends Error {
   }
 }
 
-/** Wraps anything thrown into a catalogued error; unknown failures become GATEWAY_9000 without leaking internals. */
+/** Seconds a client is asked to wait after the state store failed a request (outages are short or long, not instant). */
+export const STORE_RETRY_AFTER_SEC = 2;
+
+/** The answer to any request the state store could not serve: retryable 503 with Retry-After. */
+export function storeUnavailable(cause?: unknown): GatewayError {
+  return new GatewayError('GATEWAY_9002', { details: { dependency: 'store' }, headers: { 'retry-after': String(STORE_RETRY_AFTER_SEC) }, cause });
+}
+
+/**
+ * Wraps anything thrown into a catalogued error: an unreachable store becomes GATEWAY_9002 (503,
+ * retryable, Retry-After); other unknown failures GATEWAY_9000 without leaking internals.
+ */
 export function toGatewayError(value: unknown): GatewayError {
   if (value instanceof GatewayError) return value;
+  if (isStoreUnavailable(value)) return storeUnavailable(value);
   return new GatewayError('GATEWAY_9000', { cause: value });
 }

@@ -9,16 +9,17 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, storeUnavailable } from '../errors.js';
 import type { DependencyStatus } from '../ops/health.js';
 import type { Metrics } from '../ops/metrics.js';
+import { CHANNELS, KEYS, revocationMessageSchema, decodeRecord, encodeRecord } from '../store/records.js';
 import type { Store } from '../store/types.js';
 import type { Identity } from './identity.js';
 
 export type Revocation = { kind: 'jti'; jti: string } | { kind: 'sid'; sid: string } | { kind: 'sub'; sub: string; beforeSec: number };
 
-const REVOCATIONS_KEY = 'revocations';
-const REVOCATIONS_CHANNEL = 'revocations';
+const REVOCATIONS_KEY = KEYS.revocations;
+const REVOCATIONS_CHANNEL = CHANNELS.revocations;
 
 /** Store member: `jti:<id>`, `sid:<id>` or `sub:<beforeSec>:<sub>` (sub last, since it may contain colons). */
 export function encodeRevocation(revocation: Revocation): string {
@@ -116,12 +117,12 @@ export class RevocationMirror {
       await this.store.addExpiring(REVOCATIONS_KEY, member, expiresAtMs);
     } catch (error) {
       // Not recorded anywhere yet: a retryable 503 tells the caller (an admin, or the IdP's logout) to try again.
-      throw new GatewayError('GATEWAY_9002', { details: { dependency: 'store' }, cause: error });
+      throw storeUnavailable(error);
     }
     this.apply(revocation, expiresAtMs);
     this.metrics.revocations.inc({ kind: revocation.kind });
     // The push is best effort: replicas that miss it pick the entry up at their next resync.
-    await this.store.publish(REVOCATIONS_CHANNEL, JSON.stringify({ member, expiresAtMs })).catch((error: unknown) => {
+    await this.store.publish(REVOCATIONS_CHANNEL, encodeRecord({ member, expiresAtMs })).catch((error: unknown) => {
       this.log.warn({ err: error }, 'revocation push failed; replicas will see it at their next resync');
     });
   }
@@ -183,13 +184,9 @@ export class RevocationMirror {
   }
 
   private applyMessage(message: string): void {
-    try {
-      const { member, expiresAtMs } = JSON.parse(message) as { member: string; expiresAtMs: number };
-      const revocation = decodeRevocation(member);
-      if (revocation !== undefined && typeof expiresAtMs === 'number') this.apply(revocation, expiresAtMs);
-    } catch (error) {
-      this.log.warn({ err: error }, 'ignored a malformed revocation message');
-    }
+    const parsed = decodeRecord(revocationMessageSchema, message, 'revocation message', this.log);
+    const revocation = parsed === undefined ? undefined : decodeRevocation(parsed.member);
+    if (parsed !== undefined && revocation !== undefined) this.apply(revocation, parsed.expiresAtMs);
   }
 
   private apply(revocation: Revocation, expiresAtMs: number): void {

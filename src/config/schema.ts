@@ -277,6 +277,15 @@ const runsSection = z
     ttlMs: positiveInt.default(3_600_000).describe('How long run state and event logs are kept.'),
     conversationTtlMs: positiveInt.default(86_400_000).describe('How long a conversation is kept for follow-up questions.'),
     maxConversationTurns: positiveInt.default(20).describe('Earlier questions kept in a conversation.'),
+    leaseTtlMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(15_000)
+      .describe('The lease a replica renews (every third of it) while it drives a run. A run whose lease lapsed is ended by its readers (GATEWAY_9003); a replica keeps a run going through a store outage for at most this long.'),
+    outageBufferEvents: positiveInt
+      .default(2_000)
+      .describe('Events of one run held for the store while it is unreachable (readers on the driving replica get them at once); beyond this the run ends with GATEWAY_9002. Metric: gateway_run_log_buffered_events.'),
   })
   .prefault({});
 

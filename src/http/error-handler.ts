@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError, type ErrorCode } from '../errors.js';
+import { GatewayError, toGatewayError, type ErrorCode } from '../errors.js';
+import { isStoreUnavailable } from '../store/errors.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
 /** Fastify's own error codes → ours. Anything unlisted with a 4xx status is a generic invalid request. */
@@ -35,7 +36,12 @@ function classify(error: FastifyError): GatewayError {
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return new GatewayError('REQ_4000', { message: error.message, cause: error });
   }
-  return new GatewayError('GATEWAY_9000', { cause: error });
+  return toGatewayError(error);
+}
+
+/** A store outage is logged once per transition by the store; each request it fails is only noted. */
+function isOutage(error: GatewayError): boolean {
+  return isStoreUnavailable(error.cause);
 }
 
 export function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
@@ -49,7 +55,8 @@ export function sendError(reply: FastifyReply, error: GatewayError): FastifyRepl
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const gatewayError = classify(error);
-    if (gatewayError.status >= 500) request.log.error({ err: error, code: gatewayError.code }, 'request failed');
+    if (isOutage(gatewayError)) request.log.info({ code: gatewayError.code }, 'request refused: store unavailable');
+    else if (gatewayError.status >= 500) request.log.error({ err: error, code: gatewayError.code }, 'request failed');
     else request.log.info({ code: gatewayError.code, reason: error.message }, 'request refused');
     // A reply whose headers already left (an SSE stream) cannot carry a JSON error any more.
     if (reply.sent || reply.raw.headersSent) return;

@@ -9,6 +9,7 @@ import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { GatewayConfig, RateTier } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
+import { RATE_LIMIT_PREFIXES } from '../store/records.js';
 import type { Store } from '../store/types.js';
 
 export type LimitKind = 'api' | 'query';
@@ -38,11 +39,11 @@ export class RateLimits {
     private readonly metrics: Metrics,
     log: FastifyBaseLogger,
   ) {
-    this.anonymous = store.createRateLimiter({ keyPrefix: 'rl:anon', points: config.anonymousRequestsPerMinute, durationSec: 60 });
+    this.anonymous = store.createRateLimiter({ keyPrefix: RATE_LIMIT_PREFIXES.anonymous, points: config.anonymousRequestsPerMinute, durationSec: 60 });
     for (const tier of config.tiers) {
       this.perTier.set(tier.name, {
-        api: store.createRateLimiter({ keyPrefix: `rl:api:${tier.name}`, points: tier.requestsPerMinute, durationSec: 60 }),
-        query: store.createRateLimiter({ keyPrefix: `rl:query:${tier.name}`, points: tier.queriesPerHour, durationSec: 3600 }),
+        api: store.createRateLimiter({ keyPrefix: RATE_LIMIT_PREFIXES.api(tier.name), points: tier.requestsPerMinute, durationSec: 60 }),
+        query: store.createRateLimiter({ keyPrefix: RATE_LIMIT_PREFIXES.query(tier.name), points: tier.queriesPerHour, durationSec: 3600 }),
       });
     }
     this.stopWatch = store.onConnectionChange((connected) => {

@@ -16,12 +16,16 @@ export class SseStream {
   private readonly controller = new AbortController();
   private readonly heartbeat: NodeJS.Timeout;
   private closeReason: SseCloseReason | undefined;
+  /** The id of the last event sent with one: where this reader resumes. */
+  private lastId: string | undefined;
 
   constructor(
     private readonly reply: FastifyReply,
     private readonly config: GatewayConfig['sse'],
     private readonly metrics: Metrics,
     private readonly onClose: (stream: SseStream) => void,
+    /** The run this stream reads (named in the `reconnect` event at shutdown). */
+    private readonly runId: string | undefined = undefined,
   ) {
     const raw = reply.raw;
     reply.hijack();
@@ -57,16 +61,26 @@ export class SseStream {
    * corks a response for the rest of the tick, and one event may be larger than the bound, so a
    * burst or a big event is not mistaken for a slow reader.
    */
-  async send(id: string, event: string, data: unknown): Promise<boolean> {
+  async send(id: string | undefined, event: string, data: unknown): Promise<boolean> {
     if (!this.isOpen) return false;
     const raw = this.reply.raw;
-    const flushed = new Promise<void>((resolve) => raw.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`, () => resolve()));
+    // An event without an id (the stream's own final events) leaves the client's Last-Event-ID as it was.
+    const idLine = id === undefined ? '' : `id: ${id}\n`;
+    if (id !== undefined) this.lastId = id;
+    const flushed = new Promise<void>((resolve) => raw.write(`${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, () => resolve()));
     if (raw.writableLength <= this.config.maxBufferedBytes) return true;
     return this.awaitReader(flushed);
   }
 
-  /** Ends the stream; `shutdown` tells the client to reconnect (to another replica) after the retry hint. */
+  /**
+   * Ends the stream. `shutdown` first sends a final `reconnect` event (no id) naming the run and the
+   * last event id sent, so any client — not only a browser EventSource, which reconnects by itself
+   * after the retry hint — knows to resume on another replica rather than guess.
+   */
   close(reason: Exclude<SseCloseReason, 'client' | 'slow'> = 'done'): void {
+    if (reason === 'shutdown' && this.isOpen) {
+      this.write(`event: reconnect\ndata: ${JSON.stringify({ runId: this.runId ?? null, lastEventId: this.lastId ?? null, retryMs: this.config.retryMs, reason: 'shutdown' })}\n\n`);
+    }
     this.end(reason);
   }
 
@@ -121,19 +135,26 @@ export class SseRegistry {
     return this.streams.size;
   }
 
-  open(reply: FastifyReply): SseStream {
-    const stream = new SseStream(reply, this.config, this.metrics, (closed) => {
-      this.streams.delete(closed);
-      if (this.streams.size === 0) for (const resolve of this.emptied) resolve();
-    });
+  open(reply: FastifyReply, runId?: string): SseStream {
+    const stream = new SseStream(
+      reply,
+      this.config,
+      this.metrics,
+      (closed) => {
+        this.streams.delete(closed);
+        if (this.streams.size === 0) for (const resolve of this.emptied) resolve();
+      },
+      runId,
+    );
     this.streams.add(stream);
     return stream;
   }
 
   /**
    * Shutdown: streams of runs that just ended still deliver their last events and close by
-   * themselves; whatever is still open after `boundMs` (a paused run, a slow reader) is ended with
-   * the retry hint, so its client reconnects to another replica with Last-Event-ID.
+   * themselves; whatever is still open after `boundMs` (a paused run, a run driven by another
+   * replica, a slow reader) is ended with a `reconnect` event and the retry hint, so its client
+   * resumes on another replica with Last-Event-ID.
    */
   async drainThenClose(boundMs: number): Promise<void> {
     if (this.streams.size > 0) {

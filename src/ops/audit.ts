@@ -5,9 +5,10 @@
  * store stream (shared by every replica) for the admin view's audit query.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { KEYS } from '../store/records.js';
 import type { Store } from '../store/types.js';
 
-const AUDIT_STREAM = 'audit';
+const AUDIT_STREAM = KEYS.audit;
 const AUDIT_PAGE = 500;
 
 const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|credential|ssn|iban|card/i;

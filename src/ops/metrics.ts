@@ -118,6 +118,17 @@ export class Metrics {
     labelNames: ['status'] as const,
     registers: [this.registry],
   });
+  readonly runLogBuffered = new Gauge({
+    name: 'gateway_run_log_buffered_events',
+    help: 'Run events delivered to readers on this instance and waiting to be written to the store (grows during a store outage)',
+    registers: [this.registry],
+  });
+  readonly runLogFailures = new Counter({
+    name: 'gateway_run_log_failures_total',
+    help: 'Runs ended because their events could not reach the store (buffer_full, outage, conflict)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly llmTokens = new Counter({
     name: 'gateway_llm_tokens_total',
     help: 'Model tokens by kind (input, output, cache_read, cache_creation)',

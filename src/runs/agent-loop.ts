@@ -19,11 +19,12 @@ import type { Confirmations } from './confirmations.js';
 import type { Conversations } from './conversations.js';
 import type { RunEvent, RunStatus } from './events.js';
 import { frameToolResult, framedFailure, modelTools, systemBlocks, type FramedResult } from './model-tools.js';
-import type { PendingToolUse, RunState, RunStore } from './run-store.js';
+import { whileUnavailable, type RunJournals } from './run-journal.js';
+import type { PendingToolUse, RunState } from './run-store.js';
 import type { TokenBudget } from './token-budget.js';
 
 export interface LoopDependencies {
-  runs: RunStore;
+  journals: RunJournals;
   tools: ToolService;
   model: AnthropicProvider;
   confirmations: Confirmations;
@@ -45,8 +46,9 @@ export class AgentLoop {
     this.serverDescriptions = Object.fromEntries(Object.entries(deps.config.servers).map(([name, server]) => [name, server.description]));
   }
 
+  /** Logs an event: through the run's journal where this replica drives it (see run-journal.ts). */
   emit(runId: string, event: RunEvent): Promise<string> {
-    return this.deps.runs.append(runId, event);
+    return this.deps.journals.emit(runId, event);
   }
 
   /** Drives the run from its saved state until it finishes or pauses; aborting `signal` cancels it. */
@@ -122,7 +124,7 @@ export class AgentLoop {
     state.messages.push({ role: 'user', content: results });
     state.paused = undefined;
     state.status = 'running';
-    await this.deps.runs.save(state);
+    await this.deps.journals.saveState(state);
     return undefined;
   }
 
@@ -181,8 +183,11 @@ export class AgentLoop {
   async finish(state: RunState, status: RunStatus, stopReason: string | null): Promise<LoopOutcome> {
     state.status = status;
     state.paused = undefined;
-    await this.deps.runs.save(state);
-    if (status === 'completed') await this.deps.conversations.save(state.sub, state.conversationId, state.messages);
+    await this.deps.journals.saveState(state);
+    if (status === 'completed') {
+      const messages = [...state.messages];
+      await this.deps.journals.write(state.id, () => this.deps.conversations.save(state.sub, state.conversationId, messages));
+    }
     await this.emit(state.id, { type: 'done', data: { status, stopReason } });
     this.deps.metrics.runs.inc({ status });
     return { kind: 'finished', status };
@@ -202,14 +207,23 @@ export class AgentLoop {
     visible: VisibleTool | undefined,
   ): Promise<LoopOutcome> {
     if (visible === undefined) throw new Error('a confirmation needs a visible tool');
-    const pending = await this.deps.confirmations.create(
-      identity,
-      { server: visible.tool.server, tool: visible.tool.name, arguments: use.input, runId: state.id, callId: use.id },
-      { reason: visible.decision.reason, requestId: state.id },
+    // A pause must be durable before anyone can act on it: the log and state so far, the pending
+    // confirmation, then the paused state. Each waits out a short outage, then fails the run (9002).
+    const { journals, config } = this.deps;
+    await journals.durable(state.id);
+    const pending = await whileUnavailable(
+      () =>
+        this.deps.confirmations.create(
+          identity,
+          { server: visible.tool.server, tool: visible.tool.name, arguments: use.input, runId: state.id, callId: use.id },
+          { reason: visible.decision.reason, requestId: state.id },
+        ),
+      config.runs.leaseTtlMs,
     );
     state.paused = { confirmationId: pending.id, expiresAt: pending.expiresAt, toolUse: use, remaining, results };
     state.status = 'awaiting_confirmation';
-    await this.deps.runs.save(state);
+    await journals.saveState(state);
+    await journals.durable(state.id);
     await this.emit(state.id, { type: 'tool_call', data: { callId: use.id, server: pending.server, tool: pending.tool, arguments: use.input } });
     await this.emit(state.id, {
       type: 'confirmation_required',
@@ -225,7 +239,9 @@ export class AgentLoop {
     metrics.llmTokens.inc({ kind: 'cache_read' }, usage.cacheReadTokens);
     metrics.llmTokens.inc({ kind: 'cache_creation' }, usage.cacheCreationTokens);
     await this.emit(state.id, { type: 'usage', data: usage });
-    await budget.record(state.sub, usage.inputTokens + usage.outputTokens + usage.cacheCreationTokens);
+    // Counted behind the run's events: a store outage delays the count, it does not fail the run.
+    const tokens = usage.inputTokens + usage.outputTokens + usage.cacheCreationTokens;
+    await this.deps.journals.write(state.id, () => budget.record(state.sub, tokens));
   }
 
   /** For the route: refuses a run that would start with the user's daily token budget spent. */

@@ -9,33 +9,24 @@ import type { Identity } from '../auth/identity.js';
 import { GatewayError } from '../errors.js';
 import type { AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
+import { silentLogger, type StoreLogger } from '../store/logger.js';
+import { confirmationRecordSchema, decisionRecordSchema, decodeRecord, encodeRecord, KEYS, type ConfirmationRecord } from '../store/records.js';
 import type { Store } from '../store/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
 
 export type ConfirmationDecision = 'approve' | 'reject';
 
-export interface PendingConfirmation {
-  id: string;
-  sub: string;
-  server: string;
-  tool: string;
-  arguments: Record<string, unknown>;
-  bindingHash: string;
-  createdAt: string;
-  expiresAt: string;
-  /** Set when the confirmation pauses an agent run. */
-  runId?: string;
-  callId?: string;
-}
+/** A confirmation waiting for its owner; `runId`/`callId` are set when it pauses an agent run. */
+export type PendingConfirmation = Omit<ConfirmationRecord, 'v'>;
 
-const pendingKey = (id: string): string => `confirm:${id}`;
+const pendingKey = KEYS.confirmation;
 /**
  * The pending record outlives its expiresAt by this much, so the supervisor of a paused run can still
  * take it when its expiry timer fires (were the store to drop it first, the run would wait forever).
  * Past expiresAt it is dead to decisions all the same.
  */
 const EXPIRY_CLAIM_GRACE_MS = 30_000;
-const decidedKey = (id: string): string => `confirm-decided:${id}`;
+const decidedKey = KEYS.confirmationDecided;
 
 export function bindingHash(server: string, tool: string, args: unknown): string {
   return createHash('sha256').update(canonicalJson({ server, tool, arguments: args })).digest('hex');
@@ -51,6 +42,7 @@ export class Confirmations {
     private readonly ttlMs: number,
     private readonly metrics: Metrics,
     private readonly audit: AuditLog,
+    private readonly log: StoreLogger = silentLogger,
   ) {}
 
   /** Every creation and decision is audited here, whichever path (REST, run, MCP) it came from. */
@@ -89,7 +81,7 @@ export class Confirmations {
       expiresAt: new Date(now + this.ttlMs).toISOString(),
       ...(call.runId === undefined ? {} : { runId: call.runId, callId: call.callId }),
     };
-    await this.store.set(pendingKey(pending.id), JSON.stringify(pending), { ttlMs: this.ttlMs + EXPIRY_CLAIM_GRACE_MS });
+    await this.store.set(pendingKey(pending.id), encodeRecord(pending), { ttlMs: this.ttlMs + EXPIRY_CLAIM_GRACE_MS });
     this.metrics.confirmations.inc({ event: 'created' });
     this.record(identity, pending, 'confirm', context.reason, 'pending', context.requestId);
     return pending;
@@ -98,11 +90,11 @@ export class Confirmations {
   /** The owner's pending confirmation; 404 for anyone else, for expired and for unknown ids alike. */
   async get(identity: Identity, id: string): Promise<PendingConfirmation> {
     const raw = await this.store.get(pendingKey(id));
-    const parsed = raw === null ? undefined : (JSON.parse(raw) as PendingConfirmation);
+    const parsed = decodeRecord(confirmationRecordSchema, raw, pendingKey(id), this.log);
     const pending = parsed !== undefined && Date.parse(parsed.expiresAt) > Date.now() ? parsed : undefined;
     if (pending === undefined || pending.sub !== identity.sub) {
       const decided = await this.store.get(decidedKey(id));
-      if (decided !== null && (JSON.parse(decided) as { sub: string }).sub === identity.sub) throw new GatewayError('CONFIRM_5002');
+      if (decodeRecord(decisionRecordSchema, decided, decidedKey(id), this.log)?.sub === identity.sub) throw new GatewayError('CONFIRM_5002');
       throw new GatewayError('CONFIRM_5001');
     }
     return pending;
@@ -116,15 +108,14 @@ export class Confirmations {
    */
   async decide(identity: Identity, id: string, decision: ConfirmationDecision, requestId?: string): Promise<PendingConfirmation> {
     await this.get(identity, id);
-    const claimed = await this.store.set(decidedKey(id), JSON.stringify({ sub: identity.sub, decision }), { onlyIfAbsent: true, ttlMs: this.ttlMs });
+    const claimed = await this.store.set(decidedKey(id), encodeRecord({ sub: identity.sub, decision }), { onlyIfAbsent: true, ttlMs: this.ttlMs });
     if (!claimed) throw new GatewayError('CONFIRM_5002');
-    const raw = await this.store.take(pendingKey(id));
-    if (raw === null) {
+    const pending = decodeRecord(confirmationRecordSchema, await this.store.take(pendingKey(id)), pendingKey(id), this.log);
+    if (pending === undefined) {
       // Withdrawn or expired since it was read: nothing was decided after all.
       await this.store.del(decidedKey(id));
       throw new GatewayError('CONFIRM_5001');
     }
-    const pending = JSON.parse(raw) as PendingConfirmation;
     if (pending.bindingHash !== bindingHash(pending.server, pending.tool, pending.arguments)) {
       throw new GatewayError('CONFIRM_5001', { message: 'The confirmation does not match its call' });
     }

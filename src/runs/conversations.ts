@@ -6,22 +6,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { GatewayError } from '../errors.js';
+import { silentLogger, type StoreLogger } from '../store/logger.js';
+import { conversationRecordSchema, decodeRecord, encodeRecord, KEYS } from '../store/records.js';
 import type { Store } from '../store/types.js';
 
 const TITLE_CHARS = 80;
 
-/** The stored record, versioned so a later shape can read (or migrate) this one. */
-const conversationRecord = z.object({
-  v: z.literal(1),
-  sub: z.string(),
-  title: z.string(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  messages: z.array(z.custom<Anthropic.MessageParam>((value) => typeof value === 'object' && value !== null && 'role' in value && 'content' in value)),
-});
-type ConversationRecord = z.infer<typeof conversationRecord>;
+/** The stored record (schema and version in store/records.ts). */
+type ConversationRecord = Omit<z.output<typeof conversationRecordSchema>, 'v'>;
 
 /** What the list shows of one conversation. */
 export interface ConversationSummary {
@@ -36,8 +30,8 @@ export interface Conversation extends ConversationSummary {
   messages: Anthropic.MessageParam[];
 }
 
-const key = (id: string): string => `conversation:${id}`;
-const userIndex = (sub: string): string => `conversations:${sub}`;
+const key = KEYS.conversation;
+const userIndex = KEYS.conversationIndex;
 
 /** Turns start at a user message that is a question (text); tool results are user messages too. */
 const questionIndexes = (messages: Anthropic.MessageParam[]): number[] =>
@@ -53,13 +47,11 @@ export class Conversations {
     private readonly store: Store,
     private readonly ttlMs: number,
     private readonly maxTurns: number,
+    private readonly log: StoreLogger = silentLogger,
   ) {}
 
   private async read(id: string): Promise<ConversationRecord | undefined> {
-    const raw = await this.store.get(key(id));
-    if (raw === null) return undefined;
-    const parsed = conversationRecord.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
+    return decodeRecord(conversationRecordSchema, await this.store.get(key(id)), key(id), this.log);
   }
 
   private async owned(sub: string, id: string): Promise<ConversationRecord> {
@@ -69,7 +61,7 @@ export class Conversations {
   }
 
   private async write(id: string, record: ConversationRecord): Promise<void> {
-    await this.store.set(key(id), JSON.stringify(record), { ttlMs: this.ttlMs });
+    await this.store.set(key(id), encodeRecord(record), { ttlMs: this.ttlMs });
     await this.store.addExpiring(userIndex(record.sub), id, Date.now() + this.ttlMs);
   }
 
@@ -91,7 +83,6 @@ export class Conversations {
     const earlier = await this.read(id);
     const first = messages[turnStarts[0] ?? -1]?.content;
     await this.write(id, {
-      v: 1,
       sub,
       // A title the owner gave survives later turns; otherwise the first question names it.
       title: earlier?.title ?? titleFrom(typeof first === 'string' ? first : 'Conversation'),

@@ -1,10 +1,13 @@
 /**
  * Where runs live: their state (so any replica can resume a paused run) and their append-only event
  * log (so any replica can serve a reader from a Last-Event-ID). Both expire after `runs.ttlMs`.
+ * Their wire format (keys, record schemas, versions) is in store/records.ts.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import type { Store } from '../store/types.js';
-import type { LoggedRunEvent, RunEvent, RunStatus } from './events.js';
+import { silentLogger, type StoreLogger } from '../store/logger.js';
+import { decodeRecord, encodeRecord, KEYS, runLogEntrySchema, runRecordSchema, type RunRecord } from '../store/records.js';
+import type { StreamEntry, Store } from '../store/types.js';
+import { RUN_EVENT_TYPES, type LoggedRunEvent, type RunEvent } from './events.js';
 
 export interface PendingToolUse {
   id: string;
@@ -24,50 +27,60 @@ export interface PausedTurn {
   results: Anthropic.ToolResultBlockParam[];
 }
 
-export interface RunState {
-  id: string;
-  sub: string;
-  conversationId: string;
-  status: 'running' | 'awaiting_confirmation' | RunStatus;
-  /** The whole exchange sent to the model, earlier conversation turns included. */
-  messages: Anthropic.MessageParam[];
-  iteration: number;
-  createdAtMs: number;
-  deadlineAtMs: number;
-  paused?: PausedTurn | undefined;
-}
+/** A run's state: the stored record (see records.ts) without its version. */
+export type RunState = Omit<RunRecord, 'v'>;
 
-const stateKey = (id: string): string => `run:${id}`;
-const logKey = (id: string): string => `run-log:${id}`;
 const MAX_LOG_ENTRIES = 20_000;
 
 export class RunStore {
   constructor(
     private readonly store: Store,
     private readonly ttlMs: number,
+    private readonly log: StoreLogger = silentLogger,
   ) {}
 
+  /** The state as stored (the snapshot a journal writes later must be taken now, not at write time). */
+  serialize(state: RunState): string {
+    return encodeRecord(state);
+  }
+
   async save(state: RunState): Promise<void> {
-    await this.store.set(stateKey(state.id), JSON.stringify(state), { ttlMs: this.ttlMs });
+    await this.saveSerialized(state.id, this.serialize(state));
   }
 
+  async saveSerialized(runId: string, record: string): Promise<void> {
+    await this.store.set(KEYS.run(runId), record, { ttlMs: this.ttlMs });
+  }
+
+  /** The run's state; undefined when it is gone (expired, lost with a Redis that did not persist) or unreadable. */
   async load(id: string): Promise<RunState | undefined> {
-    const raw = await this.store.get(stateKey(id));
-    return raw === null ? undefined : (JSON.parse(raw) as RunState);
+    return decodeRecord(runRecordSchema, await this.store.get(KEYS.run(id)), KEYS.run(id), this.log);
   }
 
-  async append(runId: string, event: RunEvent): Promise<string> {
-    return this.store.append(logKey(runId), JSON.stringify(event), { ttlMs: this.ttlMs, maxLen: MAX_LOG_ENTRIES });
+  /** Appends one event; with `id` (chosen by the driving replica) the append is idempotent, see Store.append. */
+  async append(runId: string, event: RunEvent, id?: string): Promise<string> {
+    return this.store.append(KEYS.runLog(runId), encodeRecord(event), { ttlMs: this.ttlMs, maxLen: MAX_LOG_ENTRIES, ...(id === undefined ? {} : { id }) });
   }
 
-  async *tail(runId: string, afterId: string, signal: AbortSignal): AsyncGenerator<LoggedRunEvent> {
-    for await (const entry of this.store.tail(logKey(runId), afterId, { signal })) {
-      yield { ...(JSON.parse(entry.data) as RunEvent), id: entry.id };
-    }
+  /** The id of the log's last event, undefined when the log is empty or gone. */
+  lastEventId(runId: string): Promise<string | undefined> {
+    return this.store.lastEntryId(KEYS.runLog(runId));
+  }
+
+  /** The raw log tail (entries not parsed yet; see decode). */
+  tail(runId: string, afterId: string, signal: AbortSignal, pollMs?: number, onIdle?: () => Promise<void>): AsyncIterable<StreamEntry> {
+    return this.store.tail(KEYS.runLog(runId), afterId, { signal, ...(pollMs === undefined ? {} : { pollMs }), ...(onIdle === undefined ? {} : { onIdle }) });
   }
 
   async events(runId: string, afterId = '0'): Promise<LoggedRunEvent[]> {
-    const entries = await this.store.readAfter(logKey(runId), afterId);
-    return entries.map((entry) => ({ ...(JSON.parse(entry.data) as RunEvent), id: entry.id }));
+    const entries = await this.store.readAfter(KEYS.runLog(runId), afterId);
+    return entries.flatMap((entry) => this.decode(runId, entry) ?? []);
+  }
+
+  /** One log entry as an event; undefined (logged) for one that does not parse, so a reader skips it. */
+  decode(runId: string, entry: StreamEntry): LoggedRunEvent | undefined {
+    const record = decodeRecord(runLogEntrySchema, entry.data, `${KEYS.runLog(runId)} ${entry.id}`, this.log);
+    if (record === undefined || !(RUN_EVENT_TYPES as readonly string[]).includes(record.type)) return undefined;
+    return { ...(record as RunEvent), id: entry.id };
   }
 }

@@ -5,12 +5,13 @@
 import type { Identity } from '../auth/identity.js';
 import type { RateTier } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
+import { KEYS } from '../store/records.js';
 import type { Store } from '../store/types.js';
 
 const DAY_MS = 86_400_000;
 
 function dayKey(sub: string, nowMs: number): string {
-  return `tokens:${sub}:${new Date(nowMs).toISOString().slice(0, 10)}`;
+  return KEYS.tokens(sub, new Date(nowMs).toISOString().slice(0, 10));
 }
 
 export class TokenBudget {

@@ -4,6 +4,7 @@
  */
 export interface StoreLogger {
   warn(details: object, message: string): void;
+  info(details: object, message: string): void;
 }
 
-export const silentLogger: StoreLogger = { warn: () => undefined };
+export const silentLogger: StoreLogger = { warn: () => undefined, info: () => undefined };

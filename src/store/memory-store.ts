@@ -1,5 +1,6 @@
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ChannelRegistry } from './channel-registry.js';
+import { StreamIdConflictError } from './errors.js';
 import { silentLogger, type StoreLogger } from './logger.js';
 import { compareStreamIds, formatStreamId, nextStreamId, parseStreamId, type StreamId } from './stream-id.js';
 import { tailStream } from './tail.js';
@@ -128,7 +129,18 @@ export class MemoryStore implements Store {
       this.slots.set(stream, slot);
     }
     const now = Date.now();
-    const id = nextStreamId(slot.last, now);
+    let id: StreamId;
+    if (options.id === undefined) {
+      id = nextStreamId(slot.last, now);
+    } else {
+      id = parseStreamId(options.id);
+      if (compareStreamIds(id, slot.last) <= 0) {
+        // Already there: a retry of an append that went through. Otherwise another writer moved on.
+        const index = firstIndexAfter(slot.entries, id) - 1;
+        if (index >= 0 && compareStreamIds(slot.entries[index]!.id, id) === 0) return options.id;
+        throw new StreamIdConflictError(stream, options.id);
+      }
+    }
     slot.last = id;
     const entry = { id: formatStreamId(id), data };
     slot.entries.push({ id, entry });
@@ -138,6 +150,10 @@ export class MemoryStore implements Store {
     slot.expiresAt = now + options.ttlMs;
     setImmediate(() => this.wakeups.dispatch(stream, entry.id));
     return entry.id;
+  }
+
+  async lastEntryId(stream: string): Promise<string | undefined> {
+    return this.slotOf(stream, 'stream')?.entries.at(-1)?.entry.id;
   }
 
   async readAfter(stream: string, afterId: string, count?: number): Promise<StreamEntry[]> {

@@ -1,6 +1,7 @@
-import type { ChainableCommander } from 'ioredis';
+import { Redis, type ChainableCommander } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ChannelRegistry } from './channel-registry.js';
+import { StoreUnavailableError, StreamIdConflictError } from './errors.js';
 import { silentLogger, type StoreLogger } from './logger.js';
 import { connectRedis, type ConnectionRole, type RedisClient, type RedisStoreConfig } from './redis-connection.js';
 import { parseStreamId } from './stream-id.js';
@@ -33,6 +34,26 @@ const ADD_EXPIRING_LUA = `
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', KEYS[1], last[2])
+return 1
+`;
+
+/**
+ * Appends with a writer-chosen id, idempotently: the same id twice writes once (a retry after a lost
+ * reply), an id below the stream's top that is not in the stream is a conflict with another writer.
+ * KEYS[1] stream; ARGV: id, data, ttlMs, maxLen ('' for none). Returns 1 when written, 0 when it was already there.
+ */
+const APPEND_WITH_ID_LUA = `
+local added
+if ARGV[4] == '' then
+  added = redis.pcall('XADD', KEYS[1], ARGV[1], 'data', ARGV[2])
+else
+  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], ARGV[1], 'data', ARGV[2])
+end
+if type(added) == 'table' and added.err then
+  if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) > 0 then return 0 end
+  return redis.error_reply('CONFLICT ' .. added.err)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
@@ -92,10 +113,14 @@ export class RedisStore implements Store {
   }
 
   async get(key: string): Promise<string | null> {
-    return this.commands.get(key);
+    return guard(() => this.commands.get(key));
   }
 
   async set(key: string, value: string, options: SetOptions = {}): Promise<boolean> {
+    return guard(() => this.setNow(key, value, options));
+  }
+
+  private async setNow(key: string, value: string, options: SetOptions): Promise<boolean> {
     const { ttlMs, onlyIfAbsent = false } = options;
     let reply: string | null;
     if (ttlMs === undefined) {
@@ -108,22 +133,22 @@ export class RedisStore implements Store {
   }
 
   async del(key: string): Promise<void> {
-    await this.commands.del(key);
+    await guard(() => this.commands.del(key));
   }
 
   async take(key: string): Promise<string | null> {
-    return this.commands.getdel(key);
+    return guard(() => this.commands.getdel(key));
   }
 
   async incr(key: string, options: { by?: number; ttlMs: number }): Promise<number> {
     // SET NX creates the counter with its TTL; INCRBY never touches the TTL. MULTI makes the pair atomic.
     const transaction = this.commands.multi().set(key, '0', 'PX', toPx(options.ttlMs), 'NX').incrby(key, options.by ?? 1);
-    const [, value] = await execAll(transaction);
+    const [, value] = await guard(() => execAll(transaction));
     return Number(value);
   }
 
   async addExpiring(key: string, member: string, expiresAtMs: number): Promise<void> {
-    await this.commands.eval(ADD_EXPIRING_LUA, 1, key, expiresAtMs, member);
+    await guard(() => this.commands.eval(ADD_EXPIRING_LUA, 1, key, expiresAtMs, member));
   }
 
   async listExpiring(key: string): Promise<Array<{ member: string; expiresAtMs: number }>> {
@@ -131,7 +156,7 @@ export class RedisStore implements Store {
       .multi()
       .zremrangebyscore(key, '-inf', Date.now())
       .zrange(key, '0', '-1', 'WITHSCORES');
-    const [, flat] = await execAll(transaction);
+    const [, flat] = await guard(() => execAll(transaction));
     const pairs = flat as string[];
     const live: Array<{ member: string; expiresAtMs: number }> = [];
     for (let i = 0; i + 1 < pairs.length; i += 2) {
@@ -141,7 +166,7 @@ export class RedisStore implements Store {
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.commands.publish(this.userChannel(channel), message);
+    await guard(() => this.commands.publish(this.userChannel(channel), message));
   }
 
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
@@ -149,12 +174,7 @@ export class RedisStore implements Store {
   }
 
   async append(stream: string, data: string, options: AppendOptions): Promise<string> {
-    const transaction = this.commands.multi();
-    if (options.maxLen === undefined) transaction.xadd(stream, '*', DATA_FIELD, data);
-    else transaction.xadd(stream, 'MAXLEN', '~', options.maxLen, '*', DATA_FIELD, data);
-    transaction.pexpire(stream, toPx(options.ttlMs));
-    const [id] = await execAll(transaction);
-    const entryId = String(id);
+    const entryId = await guard(() => (options.id === undefined ? this.appendNext(stream, data, options) : this.appendWithId(stream, options.id, data, options)));
     // The entry is written; a lost wake-up only delays tails until their next poll, so it must not
     // fail the append (a caller retrying it would write a duplicate).
     await this.commands.publish(this.wakeChannel(stream), entryId).catch((error: unknown) => {
@@ -163,10 +183,35 @@ export class RedisStore implements Store {
     return entryId;
   }
 
+  private async appendNext(stream: string, data: string, options: AppendOptions): Promise<string> {
+    const transaction = this.commands.multi();
+    if (options.maxLen === undefined) transaction.xadd(stream, '*', DATA_FIELD, data);
+    else transaction.xadd(stream, 'MAXLEN', '~', options.maxLen, '*', DATA_FIELD, data);
+    transaction.pexpire(stream, toPx(options.ttlMs));
+    const [id] = await execAll(transaction);
+    return String(id);
+  }
+
+  private async appendWithId(stream: string, id: string, data: string, options: AppendOptions): Promise<string> {
+    parseStreamId(id);
+    try {
+      await this.commands.eval(APPEND_WITH_ID_LUA, 1, stream, id, data, toPx(options.ttlMs), options.maxLen === undefined ? '' : String(options.maxLen));
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('CONFLICT')) throw new StreamIdConflictError(stream, id);
+      throw error;
+    }
+    return id;
+  }
+
+  async lastEntryId(stream: string): Promise<string | undefined> {
+    const rows = await guard(() => this.commands.xrevrange(stream, '+', '-', 'COUNT', 1));
+    return rows[0]?.[0];
+  }
+
   async readAfter(stream: string, afterId: string, count?: number): Promise<StreamEntry[]> {
     parseStreamId(afterId); // same validation and error as the memory store
     const start = `(${afterId}`;
-    const rows = count === undefined ? await this.commands.xrange(stream, start, '+') : await this.commands.xrange(stream, start, '+', 'COUNT', count);
+    const rows = await guard(() => (count === undefined ? this.commands.xrange(stream, start, '+') : this.commands.xrange(stream, start, '+', 'COUNT', count)));
     // append writes exactly one field, so its value is always the second element.
     return rows.map(([id, fields]) => ({ id, data: fields[1] ?? '' }));
   }
@@ -192,6 +237,30 @@ export class RedisStore implements Store {
       rejectIfRedisNotReady: true,
       insuranceLimiter: new RateLimiterMemory(limits),
     });
+  }
+
+  /**
+   * Whether Redis keeps its data across a restart: AOF, RDB snapshots (a `save` schedule), both,
+   * neither, or 'unknown' when it will not say (managed services often refuse CONFIG; INFO then
+   * tells about AOF only).
+   */
+  async persistence(): Promise<'aof' | 'rdb' | 'aof+rdb' | 'none' | 'unknown'> {
+    const client = this.commands;
+    if (!(client instanceof Redis)) return 'unknown'; // a Cluster has one answer per node
+    try {
+      const [, appendonly] = (await client.config('GET', 'appendonly'));
+      const [, save] = (await client.config('GET', 'save'));
+      const aof = appendonly === 'yes';
+      const rdb = (save ?? '').trim() !== '';
+      return aof && rdb ? 'aof+rdb' : aof ? 'aof' : rdb ? 'rdb' : 'none';
+    } catch {
+      try {
+        const info = await client.info('persistence');
+        return /^aof_enabled:1/m.test(info) ? 'aof' : 'unknown';
+      } catch {
+        return 'unknown';
+      }
+    }
   }
 
   async health(): Promise<StoreHealth> {
@@ -238,7 +307,7 @@ export class RedisStore implements Store {
       pending.then(settled, settled);
     }
     try {
-      await this.pendingSubscribes.get(channel);
+      await guard(async () => this.pendingSubscribes.get(channel));
     } catch (error) {
       this.channels.remove(channel, own);
       throw error;
@@ -275,17 +344,41 @@ export class RedisStore implements Store {
     for (const listener of this.connectionListeners) listener(connected);
   }
 
-  /** Logs the first error of each outage; ioredis emits one per reconnect attempt. */
+  /**
+   * One log line per outage transition and connection: the first error of an outage (ioredis emits
+   * one per reconnect attempt) and the return. Requests failing meanwhile are answered 503 without a
+   * line each.
+   */
   private reportErrors(client: RedisClient, role: ConnectionRole): void {
-    let reported = false;
+    let down: number | undefined;
     client.on('error', (error: Error) => {
-      if (reported) return;
-      reported = true;
-      this.logger.warn({ err: error, role }, 'Redis connection error; reconnecting');
+      if (down !== undefined) return;
+      down = Date.now();
+      this.logger.warn({ err: { message: error.message }, role }, 'store down: Redis connection lost; reconnecting');
     });
     client.on('ready', () => {
-      reported = false;
+      if (down === undefined) return;
+      this.logger.info({ role, downMs: Date.now() - down }, 'store back: Redis connection restored');
+      down = undefined;
     });
+  }
+}
+
+/** Replies Redis gives while it cannot serve (loading its data after a restart, a failover): an outage, not a bug. */
+const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS)\b/;
+
+/**
+ * Runs one store operation, turning "cannot reach Redis" into StoreUnavailableError. Errors Redis
+ * itself replies with (wrong type, bad arguments) are bugs and pass through unchanged.
+ */
+async function guard<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (error instanceof StreamIdConflictError) throw error;
+    const isReply = error instanceof Error && error.name === 'ReplyError';
+    if (isReply && !UNAVAILABLE_REPLY.test(error.message)) throw error;
+    throw new StoreUnavailableError(error);
   }
 }
 

@@ -22,7 +22,7 @@ const READ_BATCH = 100;
  * and "started waiting" is never missed: the wait returns at once and the next read sees it.
  */
 export async function* tailStream(source: TailSource, afterId: string, options: TailOptions): AsyncGenerator<StreamEntry> {
-  const { signal, pollMs = source.safetyPollMs } = options;
+  const { signal, pollMs = source.safetyPollMs, onIdle } = options;
   if (signal.aborted) return;
   const wakeup = new Wakeup();
   const stop = await source.listen(() => wakeup.notify());
@@ -37,7 +37,10 @@ export async function* tailStream(source: TailSource, afterId: string, options: 
         last = entry.id;
       }
       // A full batch means more may be waiting: read on without sleeping.
-      if (entries.length < READ_BATCH) await wakeup.wait(pollMs, signal);
+      if (entries.length < READ_BATCH) {
+        await wakeup.wait(pollMs, signal);
+        if (!wakeup.wasNotified && !signal.aborted && onIdle !== undefined) await onIdle();
+      }
     }
   } finally {
     await stop();
@@ -56,6 +59,10 @@ class Wakeup {
 
   reset(): void {
     this.notified = false;
+  }
+
+  get wasNotified(): boolean {
+    return this.notified;
   }
 
   /** Resolves on notify, after `ms` (if given), or on abort — whichever is first; leaves no timer or listener behind. */

@@ -1,7 +1,8 @@
 /**
  * The state store: one small interface, two implementations (in-memory for the embedded single
  * process, Redis for many replicas) that pass the same contract suite (test/integration/store.contract.test.ts).
- * Keys are given without the deployment prefix; implementations add it.
+ * Keys are given without the deployment prefix; implementations add it. Every key family and record
+ * type lives in records.ts. A store that cannot be reached throws StoreUnavailableError (errors.ts).
  */
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 
@@ -23,12 +24,24 @@ export interface AppendOptions {
   ttlMs: number;
   /** Approximate cap on entries kept (oldest trimmed first). */
   maxLen?: number;
+  /**
+   * The entry's id, chosen by the writer (above the stream's last id). Appending an id that is
+   * already in the stream writes nothing and succeeds, so a retry after a lost reply is harmless;
+   * an id at or below the last one that is not in the stream throws StreamIdConflictError.
+   * Omitted: the store assigns the next id.
+   */
+  id?: string;
 }
 
 export interface TailOptions {
   signal: AbortSignal;
   /** Upper bound on how long one wait for new entries lasts before re-reading (safety net for a missed wake-up). */
   pollMs?: number;
+  /**
+   * Called after a wait that ended with no wake-up (nothing was appended for `pollMs`): the caller's
+   * chance to check whether anyone still writes to the stream. Throwing ends the tail with that error.
+   */
+  onIdle?: () => Promise<void>;
 }
 
 export interface RateLimiterOptions {
@@ -68,6 +81,8 @@ export interface Store {
 
   /** Appends to an append-only stream and returns the new entry's id. */
   append(stream: string, data: string, options: AppendOptions): Promise<string>;
+  /** The id of the stream's last entry; undefined for an empty or missing stream. */
+  lastEntryId(stream: string): Promise<string | undefined>;
   /** Entries strictly after `afterId` ('0' = from the start), oldest first. */
   readAfter(stream: string, afterId: string, count?: number): Promise<StreamEntry[]>;
   /**

@@ -9,6 +9,7 @@ import type { Tool } from '@modelcontextprotocol/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Metrics } from '../ops/metrics.js';
+import { KEYS } from '../store/records.js';
 import type { Store } from '../store/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import type { Caller } from './call-context.js';
@@ -45,7 +46,7 @@ export interface PinChange {
   detectedAt: string;
 }
 
-const pinKey = (server: string, tool: string): string => `pin:${server}:${tool}`;
+const pinKey = KEYS.pin;
 
 export function fingerprintOf(tool: Pick<Tool, 'description' | 'inputSchema' | 'annotations' | 'title' | 'outputSchema'>): string {
   const definition = { title: tool.title, description: tool.description, inputSchema: tool.inputSchema, outputSchema: tool.outputSchema, annotations: tool.annotations };

@@ -5,6 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
@@ -36,17 +39,31 @@ export async function ensureRedis(): Promise<RedisHandle> {
   return { url: server.url, stop: () => server.stop() };
 }
 
-/** A dedicated redis-server that only the calling test uses, so it may stop it mid-run. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export interface PrivateRedisOptions {
+  /** Keep the data across restarts in an append-only file (in a fresh temporary directory). */
+  appendonly?: boolean;
+  /** Extra redis-server arguments. */
+  args?: string[];
+}
+
+/** A dedicated redis-server that only the calling test uses, so it may stop (or kill) it mid-run. */
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis & { kill: () => Promise<void> }> {
   const port = await freePort();
-  let server = await startServer(port);
+  const dir = options.appendonly === true ? await mkdtemp(join(tmpdir(), 'mcpgw-redis-')) : undefined;
+  const args = [...(dir === undefined ? [] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]), ...(options.args ?? [])];
+  let server = await startServer(port, args);
   return {
     url: server.url,
     port,
-    stop: () => server.stop(),
+    stop: async () => {
+      await server.stop();
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    },
+    /** SIGKILL: no shutdown save, clients see connections drop mid-command. */
+    kill: () => server.stop('SIGKILL'),
     restart: async () => {
       await server.stop();
-      server = await startServer(port);
+      server = await startServer(port, args);
     },
   };
 }
@@ -90,8 +107,9 @@ async function answersPing(url: string): Promise<boolean> {
 }
 
 
-async function startServer(port: number): Promise<RedisHandle> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+async function startServer(port: number, extraArgs: string[] = []): Promise<RedisHandle & { stop: (signal?: NodeJS.Signals) => Promise<void> }> {
+  // Later arguments win: extraArgs may turn persistence back on.
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
     stdio: 'ignore',
   });
   let failure: Error | undefined;
@@ -101,7 +119,7 @@ async function startServer(port: number): Promise<RedisHandle> {
   // `once` also rejects on 'error' (e.g. redis-server not installed); that case is reported below.
   const exited = once(child, 'exit').catch(() => undefined);
   const url = `redis://127.0.0.1:${port}`;
-  const stop = (): Promise<void> => stopProcess(child, exited);
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => stopProcess(child, exited, signal);
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await answersPing(url))) {
@@ -115,7 +133,7 @@ async function startServer(port: number): Promise<RedisHandle> {
 }
 
 /** Kills exactly the process this helper spawned and waits for it to exit. */
-async function stopProcess(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+async function stopProcess(child: ChildProcess, exited: Promise<unknown>, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   await exited;
 }

@@ -155,10 +155,12 @@ describe('a paused run whose gateway shuts down', () => {
     const leaving = await startGateway(testConfig(stack, { store }));
     const staying = await startGateway(testConfig(stack, { store }));
     try {
-      const { connection, confirmationId, runId } = await pausedDelete(leaving, 'E-1047');
+      const { connection, frames, confirmationId, runId } = await pausedDelete(leaving, 'E-1047');
       await leaving.close();
       const ended = await collectRun(connection);
       expect(ended.some((frame) => frame.event === 'done')).toBe(false);
+      // The stream says why it ends and where to resume (issue 8: shutdown says so).
+      expect(ended.at(-1)).toEqual({ id: undefined, event: 'reconnect', data: { runId, lastEventId: frames.at(-1)!.id, retryMs: expect.any(Number), reason: 'shutdown' } });
 
       const decided = await api(`${staying.url}/api/confirmations/${confirmationId}`, { token: alice, body: { decision: 'reject' } });
       expect(decided.status).toBe(200);
@@ -205,6 +207,47 @@ describe('a run whose replica vanished without a shutdown', () => {
       expect(frames.slice(-2)).toMatchObject([
         { event: 'error', data: { code: 'GATEWAY_9003', retryable: true } },
         { event: 'done', data: { status: 'failed', stopReason: 'GATEWAY_9003' } },
+      ]);
+    } finally {
+      redis.disconnect();
+      await reader.close();
+    }
+  });
+
+  it('a reader already attached notices the lease lapse and gets error and done within a bounded time', async () => {
+    const config = testConfig(stack, { store: redisStore('runs-lapse'), runs: { leaseTtlMs: 1_500 } });
+    const reader = await startGateway(config);
+    const redis = new Redis(process.env.TEST_REDIS_URL!, { keyPrefix: (config.store as { keyPrefix: string }).keyPrefix });
+    try {
+      // A run driven "elsewhere": its lease is alive when the reader attaches, and is never renewed.
+      const runId = randomUUID();
+      const now = Date.now();
+      await redis.set(`run-lease:${runId}`, 'gone-replica', 'PX', 1_500);
+      await redis.set(`run:${runId}`, JSON.stringify({ id: runId, sub: findDemoUser('alice.chen')!.sub, conversationId: randomUUID(), status: 'running', messages: [], iteration: 0, createdAtMs: now, deadlineAtMs: now + 60_000 }), 'PX', 60_000);
+      const frames = await collectRun(await readRun(reader.url, alice, runId));
+      expect(frames.slice(-2)).toMatchObject([
+        { event: 'error', data: { code: 'GATEWAY_9003' } },
+        { event: 'done', data: { status: 'failed', stopReason: 'GATEWAY_9003' } },
+      ]);
+    } finally {
+      redis.disconnect();
+      await reader.close();
+    }
+  });
+
+  it('a reader whose run vanishes from the store (a Redis restarted empty) gets error and done failed', async () => {
+    const config = testConfig(stack, { store: redisStore('runs-vanish'), runs: { leaseTtlMs: 1_500 } });
+    const reader = await startGateway(config);
+    const redis = new Redis(process.env.TEST_REDIS_URL!, { keyPrefix: (config.store as { keyPrefix: string }).keyPrefix });
+    try {
+      const runId = randomUUID();
+      const now = Date.now();
+      await redis.set(`run-lease:${runId}`, 'gone-replica', 'PX', 1_000);
+      await redis.set(`run:${runId}`, JSON.stringify({ id: runId, sub: findDemoUser('alice.chen')!.sub, conversationId: randomUUID(), status: 'running', messages: [], iteration: 0, createdAtMs: now, deadlineAtMs: now + 60_000 }), 'PX', 800);
+      const frames = await collectRun(await readRun(reader.url, alice, runId));
+      expect(frames.slice(-2)).toMatchObject([
+        { id: undefined, event: 'error', data: { code: 'GATEWAY_9002' } },
+        { id: undefined, event: 'done', data: { status: 'failed', stopReason: 'GATEWAY_9002' } },
       ]);
     } finally {
       redis.disconnect();

@@ -7,7 +7,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore } from '../../src/store/create-store.js';
+import { createStore, warnIfVolatile } from '../../src/store/create-store.js';
+import { StoreUnavailableError, StreamIdConflictError } from '../../src/store/errors.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { RedisStoreConfig } from '../../src/store/redis-connection.js';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -219,6 +220,21 @@ describe.each(flavours)('store contract: $name', (flavour) => {
     for (const id of ids) expect(id).toMatch(/^\d+-\d+$/);
   });
 
+  it('appends under a writer-chosen id: idempotent for the same id, a conflict below the top', async () => {
+    expect(await store.lastEntryId('chosen')).toBeUndefined();
+    expect(await store.append('chosen', 'a', { ttlMs: 60_000, id: '1000-0' })).toBe('1000-0');
+    expect(await store.append('chosen', 'b', { ttlMs: 60_000, id: '1000-1' })).toBe('1000-1');
+    // The same id again (a retry after a lost reply) writes nothing and succeeds.
+    expect(await peer.append('chosen', 'b', { ttlMs: 60_000, id: '1000-1' })).toBe('1000-1');
+    expect(await peer.append('chosen', 'a', { ttlMs: 60_000, id: '1000-0' })).toBe('1000-0');
+    await expect(store.append('chosen', 'x', { ttlMs: 60_000, id: '999-5' })).rejects.toBeInstanceOf(StreamIdConflictError);
+    const auto = await store.append('chosen', 'c', { ttlMs: 60_000 });
+    expect(compareIds('1000-1', auto)).toBe(-1);
+    await expect(store.append('chosen', 'y', { ttlMs: 60_000, id: '1000-2' })).rejects.toBeInstanceOf(StreamIdConflictError);
+    expect((await store.readAfter('chosen', '0')).map((entry) => entry.data)).toEqual(['a', 'b', 'c']);
+    expect(await peer.lastEntryId('chosen')).toBe(auto);
+  });
+
   it('reads strictly after an id, oldest first, with an optional count', async () => {
     const a = await store.append('log', 'a', { ttlMs: 60_000 });
     const b = await store.append('log', 'b', { ttlMs: 60_000 });
@@ -425,9 +441,13 @@ describe('store contract: redis only', () => {
       await redis.stop();
       await until(() => changes.includes(false), 'the store to report the connection lost');
 
-      await expect(store.get('anything')).rejects.toThrow();
-      await expect(store.append('log', 'x', { ttlMs: 60_000 })).rejects.toThrow();
-      await expect(store.subscribe('other', () => undefined)).rejects.toThrow();
+      // One error type for "cannot reach the store", whatever the command: the gateway answers it with 503 GATEWAY_9002.
+      await expect(store.get('anything')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.append('log', 'x', { ttlMs: 60_000 })).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.append('log', 'x', { ttlMs: 60_000, id: '5-0' })).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.incr('n', { ttlMs: 60_000 })).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.listExpiring('set')).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(store.subscribe('other', () => undefined)).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(store.handlerCount).toBe(1); // the failed subscribe left nothing behind
       const health = await store.health();
       expect(health.ok).toBe(false);
@@ -462,6 +482,27 @@ describe('store contract: redis only', () => {
       expect(health.ok).toBe(false);
     } finally {
       await store.close();
+    }
+  });
+
+  it('reports whether Redis persists its data, and never fails over a Redis that refuses CONFIG', async () => {
+    const volatile = await startPrivateRedis();
+    const durable = await startPrivateRedis({ appendonly: true });
+    const locked = await startPrivateRedis({ args: ['--rename-command', 'CONFIG', ''] });
+    const stores = await Promise.all([volatile, durable, locked].map((redis) => openRedisStore(redisConfig(redis.url, uniquePrefix('persistence')))));
+    try {
+      expect(await stores[0]!.persistence()).toBe('none');
+      expect(await stores[1]!.persistence()).toBe('aof');
+      // CONFIG refused: INFO still tells that AOF is off, but not whether RDB snapshots are scheduled.
+      expect(await stores[2]!.persistence()).toBe('unknown');
+      const lines: string[] = [];
+      const logger = { warn: (_: object, message: string) => void lines.push(`warn ${message}`), info: (_: object, message: string) => void lines.push(`info ${message}`) };
+      for (const store of stores) await warnIfVolatile(store, logger);
+      expect(lines.filter((line) => line.startsWith('warn'))).toHaveLength(1);
+      expect(lines[0]).toMatch(/^warn Redis has neither AOF nor RDB persistence/);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+      await Promise.all([volatile.stop(), durable.stop(), locked.stop()]);
     }
   });
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Identity } from '../../auth/identity.js';
 import type { GatewayConfig } from '../../config/schema.js';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, toGatewayError } from '../../errors.js';
 import { tierFor } from '../../policy/rate-tier.js';
 import type { AgentLoop } from '../../runs/agent-loop.js';
 import type { RunManager } from '../../runs/run-manager.js';
@@ -29,17 +29,24 @@ export interface RunRouteDependencies {
   config: GatewayConfig;
 }
 
-/** Streams a run's log from `afterId` until its `done` event or until the reader goes. */
+/**
+ * Streams a run from `afterId` until its `done` event, a final event of the stream's own (the store
+ * stayed away, the run vanished: see RunManager.read), or until the reader goes. Whatever goes wrong,
+ * the reader gets a final event rather than a silent close.
+ */
 async function streamRun(deps: RunRouteDependencies, reply: FastifyReply, runId: string, afterId: string): Promise<void> {
-  const stream = deps.sse.open(reply);
+  const stream = deps.sse.open(reply, runId);
   const detach = await deps.manager.attachReader(runId);
   try {
-    for await (const event of deps.runs.tail(runId, afterId, stream.signal)) {
+    for await (const event of deps.manager.read(runId, afterId, stream.signal)) {
       if (!(await stream.send(event.id, event.type, event.data))) break;
       if (event.type === 'done') break;
     }
   } catch (error) {
-    if (!stream.signal.aborted) reply.log.warn({ err: error, runId }, 'run stream interrupted; the client may resume with Last-Event-ID');
+    if (!stream.signal.aborted) {
+      reply.log.warn({ err: error, runId }, 'run stream failed; the client may resume with Last-Event-ID');
+      await stream.send(undefined, 'error', toGatewayError(error).toObject(reply.request.id));
+    }
   } finally {
     await detach();
     stream.close();
@@ -58,8 +65,9 @@ export function registerRunRoutes(app: FastifyInstance, deps: RunRouteDependenci
           additionalProperties: false,
           required: ['query'],
           properties: {
-            // At least one non-blank character: the query is trimmed before the model sees it.
-            query: { type: 'string', minLength: 1, maxLength: config.limits.maxQueryChars, pattern: '\\S' },
+            // At least one character that is neither whitespace nor a control character: the query is
+            // trimmed before the model sees it, and a query of only those asks nothing.
+            query: { type: 'string', minLength: 1, maxLength: config.limits.maxQueryChars, pattern: '[^\\s\\x00-\\x1f\\x7f-\\x9f]' },
             conversationId: { type: 'string', pattern: UUID },
           },
         },
@@ -90,7 +98,10 @@ export function registerRunRoutes(app: FastifyInstance, deps: RunRouteDependenci
       const header = request.headers['last-event-id'];
       const lastEventId = (typeof header === 'string' ? header : undefined) ?? request.query.lastEventId ?? '0';
       if (lastEventId !== '0' && !EVENT_ID.test(lastEventId)) throw new GatewayError('REQ_4000', { message: 'Last-Event-ID is not an event id of this gateway' });
-      await deps.manager.openForReading(identity, request.params.runId);
+      const state = await deps.manager.openForReading(identity, request.params.runId);
+      // At or past a finished run's last event there is nothing more to read: 204 ends the stream at
+      // once, and tells an EventSource not to reconnect (the SSE standard's "stop" answer).
+      if (await deps.manager.finishedBefore(state, lastEventId)) return reply.status(204).send();
       await streamRun(deps, reply, request.params.runId, lastEventId);
     },
   );
