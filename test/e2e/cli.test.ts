@@ -75,14 +75,20 @@ describe('check-config', () => {
 describe('the embedded demo (npm start)', () => {
   let child: ChildProcess;
   let url: string;
+  let hrPort: number;
   let output = '';
+  /** The demo records where it listens in the temp dir; a private one keeps parallel runs apart. */
+  let tmp: string;
 
   beforeAll(async () => {
     const port = await freePort();
+    hrPort = await freePort();
+    tmp = await mkdtemp(join(tmpdir(), 'mcpgw-cli-'));
     url = `http://127.0.0.1:${port}`;
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), SIM_LLM_FIRST_TOKEN_MS: '0', SIM_LLM_TOKEN_DELAY_MS: '0' };
+    // --port wins over PORT: the hints must follow the port actually listened on.
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '1', TMPDIR: tmp, DEMO_HR_PORT: String(hrPort), SIM_LLM_FIRST_TOKEN_MS: '0', SIM_LLM_TOKEN_DELAY_MS: '0' };
     delete env.ANTHROPIC_API_KEY;
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], { cwd: ROOT, env });
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--port', String(port)], { cwd: ROOT, env });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitFor(async () => (await fetch(`${url}/health/live`).catch(() => undefined))?.status === 200, { timeoutMs: 20_000, what: 'the demo to answer' });
@@ -94,11 +100,35 @@ describe('the embedded demo (npm start)', () => {
       child.kill('SIGTERM');
       await exited;
     }
+    await rm(tmp, { recursive: true, force: true });
   });
 
   it('says it runs the demo profile and the simulated model, first', () => {
     expect(output.split('\n')[0]).toContain('embedded demo profile');
     expect(output).toContain('SIMULATED model');
+  });
+
+  it('prints hints with the port it listens on and the demo ports it was given', () => {
+    expect(output).toContain(`Gateway:          ${url}\n`);
+    expect(output).toContain(`MCP server hr      http://127.0.0.1:${hrPort}/mcp`);
+    expect(output).toContain(`Try:              TOKEN=$(npx mcp-gateway dev-token alice.chen --gateway ${url}) && curl -H "Authorization: Bearer $TOKEN" ${url}/api/me`);
+  });
+
+  it('says when the upstreams are connected, and readiness is healthy from then on', async () => {
+    await waitFor(() => output.includes('Upstreams:'), { timeoutMs: 30_000, what: 'the upstreams line' });
+    expect(output).toContain('Upstreams:        hr, finance, sales, support connected');
+    const ready = await api(`${url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe('healthy');
+  });
+
+  it('dev-token finds the demo started last when no gateway is named, and says which it asked', async () => {
+    const result = await runCli(['dev-token', 'bob.martinez'], { TMPDIR: tmp, PORT: '', MCP_GATEWAY_URL: '' });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`asking the demo gateway at ${url}`);
+    const me = await api(`${url}/api/me`, { token: result.stdout.trim() });
+    expect(me.status).toBe(200);
+    expect(me.body.username).toBe('bob.martinez');
   });
 
   it('prints a token with dev-token that the gateway accepts, and answers unknown routes in the error shape', async () => {
@@ -142,16 +172,42 @@ describe('the embedded demo (npm start)', () => {
 });
 
 describe('a start that cannot listen', () => {
-  it('says why and exits non-zero instead of hanging (the port is taken)', async () => {
+  async function withBusyPort(use: (port: number) => Promise<void>): Promise<void> {
     const blocker = createServer();
     const port = await freePort();
     await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
     try {
-      const result = await runCli(['start'], { PORT: String(port) });
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain('EADDRINUSE');
+      await use(port);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  }
+
+  it('says why in one line and exits non-zero, starting nothing (the gateway port is taken)', async () => {
+    await withBusyPort(async (port) => {
+      const result = await runCli(['start'], { PORT: String(port) });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        `mcp-gateway: port ${port} on 127.0.0.1 is already in use; stop what uses it, or start on another port with PORT=<port> or --port <port>`,
+      ]);
+      expect(result.stdout).toBe('');
+    });
+  });
+
+  it('names the variable to change when a demo service port is taken', async () => {
+    await withBusyPort(async (busy) => {
+      const result = await runCli(['start', '--port', String(await freePort())], { DEMO_FINANCE_PORT: String(busy) });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^mcp-gateway: the demo finance server cannot listen on port ${busy} .*; set DEMO_FINANCE_PORT to another port$`));
+      expect(result.stdout).not.toMatch(/^\s+at /m);
+    });
+  });
+
+  it('refuses a port that is not one', async () => {
+    const result = await runCli(['start', '--port', 'eighty']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('mcp-gateway: --port must be a port number (0-65535), got "eighty"');
   });
 });
