@@ -116,6 +116,12 @@ describe("the README's first requests, verbatim, on PORT", () => {
   });
 });
 
+it('documents the demo-only /dev routes in the demo, and only there', async () => {
+  const { body } = await api(`${url}/openapi.json`);
+  expect(body.paths['/dev/info'].get).toMatchObject({ operationId: 'getDemoInfo', tags: ['demo'], security: [] });
+  expect(body.paths['/dev/token'].post.operationId).toBe('getDemoToken');
+});
+
 describe('the simulated model through real runs of the demo', () => {
   const tokens = new Map<string, string>();
   async function tokenFor(username: string): Promise<string> {
