@@ -85,10 +85,19 @@ export const SCHEMAS: Json = {
     oneOf: RUN_EVENT_TYPES.map((type) => object({ event: { type: 'string', const: type }, id: str, data: RUN_EVENT_DATA[type] })),
   },
   Readiness: object({
-    status: { type: 'string', enum: ['ready', 'degraded', 'unready', 'shutting-down'] },
+    status: { type: 'string', enum: ['healthy', 'degraded', 'unhealthy', 'shutting-down'] },
+    reasons: { ...strings, description: 'Why the status is not `healthy`, one line per rule of the readiness matrix.' },
     checks: {
       type: 'object',
-      additionalProperties: object({ kind: { type: 'string', enum: ['hard', 'soft'] }, ok: { type: 'boolean' }, detail: str }, ['kind', 'ok']),
+      additionalProperties: object(
+        {
+          role: { type: 'string', enum: ['store', 'identity-provider', 'revocations', 'upstream', 'model'] },
+          state: { type: 'string', enum: ['up', 'degraded', 'down'] },
+          ok: { type: 'boolean' },
+          detail: str,
+        },
+        ['role', 'state', 'ok'],
+      ),
     },
   }),
   Me: object(
@@ -148,7 +157,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Readiness with the dependency matrix',
     tag: 'ops',
     auth: 'public',
-    responses: { 200: json(ref('Readiness'), '`ready` or `degraded`: send traffic.'), 503: json(ref('Readiness'), '`unready` or `shutting-down`: take out of rotation.') },
+    responses: { 200: json(ref('Readiness'), '`healthy` or `degraded`: send traffic.'), 503: json(ref('Readiness'), '`unhealthy` or `shutting-down`: take out of rotation.') },
   },
   'GET /metrics': { operationId: 'getMetrics', summary: 'Prometheus metrics', tag: 'ops', auth: 'public', responses: { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: str } } } }, errors: { 404: 'NotFound' } },
   'GET /': { operationId: 'getConsole', summary: 'The web console', tag: 'ops', auth: 'public', responses: { 200: { description: 'The console page.', content: { 'text/html': { schema: str } } } } },

@@ -12,6 +12,8 @@ import { freePort } from '../helpers/ports.js';
 import { api, waitFor } from '../helpers/stack.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+/** Each CLI run compiles through tsx: seconds apiece on a busy machine; tests that run several get room. */
+const SEVERAL_RUNS = { timeout: 90_000 };
 
 function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -35,7 +37,7 @@ describe('check-config', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('lists every problem with its path and exits non-zero', async () => {
+  it('lists every problem with its path and exits non-zero', SEVERAL_RUNS, async () => {
     const file = join(dir, 'broken.yaml');
     await writeFile(
       file,
@@ -50,7 +52,7 @@ describe('check-config', () => {
     expect(result.stderr).toMatch(/colour/);
   });
 
-  it('accepts a valid file, interpolating ${ENV} secrets', async () => {
+  it('accepts a valid file, interpolating ${ENV} secrets', SEVERAL_RUNS, async () => {
     const file = join(dir, 'valid.yaml');
     await writeFile(
       file,
@@ -122,7 +124,7 @@ describe('the embedded demo (npm start)', () => {
     expect(ready.body.status).toBe('healthy');
   });
 
-  it('dev-token finds the demo started last when no gateway is named, and says which it asked', async () => {
+  it('dev-token finds the demo started last when no gateway is named, and says which it asked', SEVERAL_RUNS, async () => {
     const result = await runCli(['dev-token', 'bob.martinez'], { TMPDIR: tmp, PORT: '', MCP_GATEWAY_URL: '' });
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(`asking the demo gateway at ${url}`);
@@ -131,7 +133,7 @@ describe('the embedded demo (npm start)', () => {
     expect(me.body.username).toBe('bob.martinez');
   });
 
-  it('prints a token with dev-token that the gateway accepts, and answers unknown routes in the error shape', async () => {
+  it('prints a token with dev-token that the gateway accepts, and answers unknown routes in the error shape', SEVERAL_RUNS, async () => {
     const result = await runCli(['dev-token', 'alice.chen', '--gateway', url]);
     expect(result.code).toBe(0);
     const token = result.stdout.trim();
@@ -146,13 +148,13 @@ describe('the embedded demo (npm start)', () => {
     expect(missing.body.error.requestId).toBe(missing.headers.get('x-request-id'));
   });
 
-  it('refuses an unknown demo user', async () => {
+  it('refuses an unknown demo user', SEVERAL_RUNS, async () => {
     const result = await runCli(['dev-token', 'mallory', '--gateway', url]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('unknown demo user');
   });
 
-  it('revokes a session through the admin API with the revoke command', async () => {
+  it('revokes a session through the admin API with the revoke command', SEVERAL_RUNS, async () => {
     const admin = (await runCli(['dev-token', 'ops.admin', '--gateway', url])).stdout.trim();
     const victim = (await runCli(['dev-token', 'frank.lee', '--gateway', url])).stdout.trim();
     const payload = JSON.parse(Buffer.from(victim.split('.')[1]!, 'base64url').toString()) as { sid: string };
@@ -183,7 +185,7 @@ describe('a start that cannot listen', () => {
     }
   }
 
-  it('says why in one line and exits non-zero, starting nothing (the gateway port is taken)', async () => {
+  it('says why in one line and exits non-zero, starting nothing (the gateway port is taken)', SEVERAL_RUNS, async () => {
     await withBusyPort(async (port) => {
       const result = await runCli(['start'], { PORT: String(port) });
       expect(result.code).toBe(1);
@@ -194,7 +196,7 @@ describe('a start that cannot listen', () => {
     });
   });
 
-  it('names the variable to change when a demo service port is taken', async () => {
+  it('names the variable to change when a demo service port is taken', SEVERAL_RUNS, async () => {
     await withBusyPort(async (busy) => {
       const result = await runCli(['start', '--port', String(await freePort())], { DEMO_FINANCE_PORT: String(busy) });
       expect(result.code).toBe(1);
@@ -205,7 +207,7 @@ describe('a start that cannot listen', () => {
     });
   });
 
-  it('refuses a port that is not one', async () => {
+  it('refuses a port that is not one', SEVERAL_RUNS, async () => {
     const result = await runCli(['start', '--port', 'eighty']);
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe('mcp-gateway: --port must be a port number (0-65535), got "eighty"');

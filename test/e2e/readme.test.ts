@@ -79,7 +79,7 @@ afterAll(async () => {
 });
 
 describe("the README's first requests, verbatim, on PORT", () => {
-  it('gets a token, reads /api/me, calls a tool, asks to delete E-1042, approves, and the employee is deleted', async () => {
+  it('gets a token, reads /api/me, calls a tool, asks to delete E-1042, approves, and the employee is deleted', { timeout: 90_000 }, async () => {
     const commands = await readmeCommands('### First requests');
     const query = commands.findIndex((command) => command.includes('/api/query'));
     const approve = commands.findIndex((command) => command.includes('<confirmationId>'));
