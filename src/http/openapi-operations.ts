@@ -142,7 +142,9 @@ export const RESPONSES: Record<ResponseName, Json> = {
   }),
   InternalError: errorResponse('An unexpected error; the request id finds it in the logs.'),
   UpstreamFailure: errorResponse('The tool server failed or timed out (MCP_2001, MCP_2002, …).'),
-  Unavailable: errorResponse('A dependency is unavailable (circuit open, store down under fail-closed).'),
+  Unavailable: errorResponse('A dependency is unavailable (circuit open, the store down: GATEWAY_9002 with Retry-After).', {
+    'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } },
+  }),
 };
 
 const sse: Json = {
@@ -275,8 +277,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Replay a run after Last-Event-ID and follow it live',
     tag: 'agent',
     auth: 'bearer',
-    responses: { 200: sse },
-    errors: { 404: 'NotFound' },
+    responses: { 200: sse, 204: { description: 'The run has finished and Last-Event-ID is at or past its last event: nothing more to read.' } },
+    errors: { 404: 'NotFound', 503: 'Unavailable' },
   },
   'DELETE /api/runs/{runId}': {
     operationId: 'cancelRun',
