@@ -16,6 +16,7 @@ import { tracer } from '../ops/tracing.js';
 import { tierFor } from '../policy/rate-tier.js';
 import type { ToolService, VisibleTool } from '../upstream/tool-service.js';
 import type { Confirmations } from './confirmations.js';
+import { confirmationToolView } from './confirmation-view.js';
 import type { Conversations } from './conversations.js';
 import type { RunEvent, RunStatus } from './events.js';
 import { frameToolResult, framedFailure, modelTools, systemBlocks, type FramedResult } from './model-tools.js';
@@ -227,7 +228,15 @@ export class AgentLoop {
     await this.emit(state.id, { type: 'tool_call', data: { callId: use.id, server: pending.server, tool: pending.tool, arguments: use.input } });
     await this.emit(state.id, {
       type: 'confirmation_required',
-      data: { confirmationId: pending.id, callId: use.id, server: pending.server, tool: pending.tool, arguments: use.input, expiresAt: pending.expiresAt },
+      data: {
+        confirmationId: pending.id,
+        callId: use.id,
+        server: pending.server,
+        tool: pending.tool,
+        arguments: use.input,
+        expiresAt: pending.expiresAt,
+        ...confirmationToolView(visible.tool),
+      },
     });
     return { kind: 'paused', confirmationId: pending.id, expiresAt: pending.expiresAt };
   }

@@ -3,6 +3,7 @@
  * is appended to the run's log before it is sent; the SSE endpoint only tails that log.
  */
 import type { ErrorObject } from '../errors.js';
+import type { ConfirmationToolView } from './confirmation-view.js';
 
 export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'expired';
 
@@ -11,7 +12,7 @@ export interface RunEventMap {
   text: { delta: string };
   tool_call: { callId: string; server: string; tool: string; arguments: Record<string, unknown> };
   tool_result: { callId: string; ok: boolean; isError: boolean; durationMs: number; truncated: boolean; summary: string };
-  confirmation_required: { confirmationId: string; callId: string; server: string; tool: string; arguments: Record<string, unknown>; expiresAt: string };
+  confirmation_required: { confirmationId: string; callId: string; server: string; tool: string; arguments: Record<string, unknown>; expiresAt: string } & ConfirmationToolView;
   confirmation_resolved: { confirmationId: string; decision: 'approve' | 'reject' | 'expired' | 'withdrawn' };
   warning: { code: string; message: string };
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number };

@@ -64,7 +64,6 @@ function annotationWords(annotations) {
   else words.push('Changes data');
   if (annotations.destructive === true) words.push('Cannot be undone');
   if (annotations.idempotent === true) words.push('Safe to repeat');
-  if (annotations.openWorld === true) words.push('Reaches outside systems');
   return words;
 }
 
