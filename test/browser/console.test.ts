@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The console as people use it, in Chromium: sign-in through the identity provider's login page, the
  * README's example with approval and with rejection, a markdown answer, a reload and a second device
@@ -41,9 +40,9 @@ describe('signing in', () => {
     // Back on the console's own address: no code, state or token left in the address bar.
     expect(page.url()).toBe(harness.base);
     expect(await page.context().cookies()).toEqual([]);
-    const stored = await page.evaluate(() => Object.keys(sessionStorage));
+    const stored = await page.evaluate<string[]>('Object.keys(sessionStorage)');
     expect(stored).toContain('mcp-gateway.console.oidc-session');
-    const local = await page.evaluate(() => localStorage.length);
+    const local = await page.evaluate<number>('localStorage.length');
     expect(local).toBe(0);
     // A reload keeps the tab signed in.
     await page.reload();
@@ -51,7 +50,7 @@ describe('signing in', () => {
     // Signing out ends the session at the provider (RP-initiated logout) and comes back signed out.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#sign-in').waitFor({ state: 'visible' });
-    expect(await page.evaluate(() => sessionStorage.getItem('mcp-gateway.console.oidc-session'))).toBeNull();
+    expect(await page.evaluate<string | null>("sessionStorage.getItem('mcp-gateway.console.oidc-session')")).toBeNull();
     expectNoScriptErrors(page);
     await page.context().close();
   });
@@ -98,7 +97,7 @@ describe('the README’s example: “delete employee E-1042” as alice.chen', (
     expect(await card.locator('.arguments dt').allTextContents()).toEqual(['Employee id']);
     expect(await card.locator('.arguments dd').allTextContents()).toEqual(['E-1042']);
     expect(await card.locator('.countdown').textContent()).toMatch(/^Expires in [45]:\d\d$/);
-    expect(await page.evaluate(() => document.activeElement?.classList.contains('confirmation'))).toBe(true);
+    expect(await page.evaluate<boolean>("document.activeElement?.classList.contains('confirmation') === true")).toBe(true);
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'console-confirmation.png');
 
@@ -107,7 +106,7 @@ describe('the README’s example: “delete employee E-1042” as alice.chen', (
     expect(await card.locator('.confirmation-outcome').textContent()).toBe('Approved');
     expect(await turn.locator('.tool-call .tool-state').textContent()).toBe('done');
     // Events in the order they happened: text, the tool call, its card, then the answer after it.
-    const order = await turn.locator('.turn-body > *').evaluateAll((nodes) => nodes.map((node) => node.className.split(' ')[0]));
+    const order = (await turn.locator('.turn-body > *').evaluateAll((nodes) => nodes.map((node) => (node as { className: string }).className))).map((name) => name.split(' ')[0]);
     expect(order.indexOf('tool-call')).toBeLessThan(order.indexOf('confirmation'));
     expect(order.lastIndexOf('markdown')).toBeGreaterThan(order.indexOf('confirmation'));
     expect(await turn.locator('.markdown').last().textContent()).toMatch(/E-1042/);
@@ -146,7 +145,7 @@ describe('answers and conversations', () => {
     expect(text).not.toMatch(/\*\*/);
     await lastTurn(page).getByRole('button', { name: 'Copy answer' }).click();
     await expect.poll(() => lastTurn(page).getByRole('button', { name: 'Copied' }).count()).toBe(1);
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toMatch(/\S/);
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toMatch(/\S/);
     expectNoScriptErrors(page);
     await page.context().close();
   });
@@ -196,7 +195,7 @@ describe('a phone', () => {
     expect(await page.locator('#profile-body').isVisible()).toBe(false);
     await ask(page, `what does ${'Pneumonoultramicroscopicsilicovolcanoconiosis'.repeat(3)} mean? list the employees in HR`);
     expect(await waitForDone(page)).toBe('completed');
-    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+    const widths = await page.evaluate<{ scroll: number; view: number }>('({ scroll: document.documentElement.scrollWidth, view: window.innerWidth })');
     expect(widths.scroll).toBeLessThanOrEqual(widths.view);
     const box = await page.locator('#ask-form').boundingBox();
     expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(844 + 1);
@@ -211,6 +210,24 @@ describe('a phone', () => {
 });
 
 describe('a dropped network', () => {
+  it('a reload while a confirmation waits shows the card again, and it can still be decided', async () => {
+    const page = await newPage(harness);
+    await signInAsDemoUser(page, 'alice.chen');
+    await ask(page, 'delete employee E-1045');
+    await lastTurn(page).locator('.confirmation').waitFor();
+    await page.reload();
+    const card = lastTurn(page).locator('.confirmation');
+    await card.getByRole('button', { name: 'Approve' }).waitFor();
+    expect(await page.locator('.turn').count()).toBe(1);
+    await card.getByRole('button', { name: 'Approve' }).click();
+    expect(await waitForDone(page)).toBe('completed');
+    expect(await lastTurn(page).locator('.tool-call .tool-state').textContent()).toBe('done');
+    // Completed, it is now a conversation of its own.
+    await page.locator('.conversation-title', { hasText: 'delete employee E-1045' }).waitFor();
+    expectNoScriptErrors(page);
+    await page.context().close();
+  });
+
   it('a 10 s drop while a confirmation waits: the console reconnects, the card is still there, and approving finishes the run', async () => {
     const page = await newPage(harness);
     await signInAsDemoUser(page, 'alice.chen');
@@ -240,16 +257,16 @@ describe('the admin view', () => {
     await signInAsDemoUser(page, 'ops.admin');
     await page.getByRole('link', { name: 'Admin' }).click();
     await page.locator('#admin').waitFor({ state: 'visible' });
-    const upstreams = page.getByRole('region', { name: 'Upstream servers' });
+    const upstreams = page.getByRole('region', { name: 'Upstream servers table' });
     await upstreams.waitFor();
     expect(await upstreams.locator('tbody tr').count()).toBe(4);
     expect(await upstreams.locator('tbody').textContent()).toMatch(/closed/);
-    expect(await page.getByRole('region', { name: 'Readiness checks' }).locator('tbody tr').count()).toBeGreaterThanOrEqual(4);
-    await page.getByRole('region', { name: 'Audit records' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Readiness checks table' }).locator('tbody tr').count()).toBeGreaterThanOrEqual(4);
+    await page.getByRole('region', { name: 'Audit records table' }).waitFor();
     await page.getByLabel('User', { exact: true }).fill('alice.chen');
     await page.getByLabel('Decision').selectOption('reject');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect.poll(() => page.getByRole('region', { name: 'Audit records' }).locator('tbody').textContent()).toMatch(/delete_employee/);
+    await expect.poll(() => page.getByRole('region', { name: 'Audit records table' }).locator('tbody').textContent()).toMatch(/delete_employee/);
     await page.getByLabel('Revoke').selectOption('sid');
     await page.getByLabel(/User id/).fill(randomUUID());
     await page.getByRole('button', { name: 'Revoke' }).click();
@@ -272,30 +289,30 @@ describe('the admin view', () => {
 describe('keyboard only, and dark mode', () => {
   it('signs in, asks, and approves with the keyboard alone', async () => {
     const page = await newPage(harness, { colorScheme: 'dark' });
-    const tabTo = async (matches: () => boolean, what: string): Promise<void> => {
+    const tabTo = async (matches: string, what: string): Promise<void> => {
       for (let presses = 0; presses < 40; presses += 1) {
-        if (await page.evaluate(matches)) return;
+        if (await page.evaluate<boolean>(matches)) return;
         await page.keyboard.press('Tab');
       }
       throw new Error(`Tab never reached ${what}`);
     };
-    await tabTo(() => document.activeElement?.id === 'demo-user', 'the demo user picker');
+    await tabTo("document.activeElement?.id === 'demo-user'", 'the demo user picker');
     await page.keyboard.press('Home');
-    await tabTo(() => document.activeElement?.textContent === 'Sign in as demo user', 'the demo sign-in button');
+    await tabTo("document.activeElement?.textContent === 'Sign in as demo user'", 'the demo sign-in button');
     await page.keyboard.press('Enter');
     await page.locator('#whoami-name', { hasText: 'alice.chen' }).waitFor();
     // The question box has the keyboard after signing in.
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('query');
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('query');
     await page.keyboard.type('delete employee E-1044');
     await page.keyboard.press('Control+Enter');
     await lastTurn(page).locator('.confirmation').waitFor();
-    await expect.poll(() => page.evaluate(() => document.activeElement?.classList.contains('confirmation'))).toBe(true);
+    await expect.poll(() => page.evaluate<boolean>("document.activeElement?.classList.contains('confirmation') === true")).toBe(true);
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, 'console-dark.png');
-    await tabTo(() => document.activeElement?.textContent === 'Approve', 'Approve');
+    await tabTo("document.activeElement?.textContent === 'Approve'", 'Approve');
     await page.keyboard.press('Enter');
     expect(await waitForDone(page)).toBe('completed');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('query');
+    expect(await page.evaluate<string | undefined>('document.activeElement?.id')).toBe('query');
     expectNoScriptErrors(page);
     await page.context().close();
   });

@@ -14,7 +14,7 @@ function stateBadge(ok, okText = 'up', downText = 'down') {
 function table(caption, headings, rows) {
   return el(
     'div',
-    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption },
+    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `${caption} table` },
     el(
       'table',
       {},

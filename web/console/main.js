@@ -154,7 +154,8 @@ async function enterWorkspace() {
   void conversations.refresh();
   const place = readPlace();
   if (place.conversationId !== undefined) await openConversation(place.conversationId, { quiet: true });
-  if (place.run !== undefined && place.run.conversationId === session.conversationId) void follow(place.run.query, { runId: place.run.runId });
+  // A run followed before the reload (perhaps waiting for a confirmation) is followed again from its start.
+  if (place.run !== undefined) void follow(place.run.query, { runId: place.run.runId }, place.run.before);
   if (!page.workspace.hidden) page.query.focus();
 }
 
@@ -220,6 +221,12 @@ function scrollToEnd(force = false) {
   if (force || nearEnd()) page.scroller.scrollTop = page.scroller.scrollHeight;
 }
 
+/** Back to the conversation as the store has it, after a run that did not complete. */
+function keepConversation(conversationId) {
+  session.conversationId = conversationId;
+  writePlace(conversationId === undefined ? {} : { conversationId });
+}
+
 function setRunning(running) {
   page.ask.disabled = running;
   page.newConversation.disabled = running;
@@ -234,13 +241,15 @@ function ask(query) {
 }
 
 /** Asks a question (or follows a run started before a reload) and draws its events into a new turn. */
-async function follow(query, request) {
+async function follow(query, request, before = session.conversationId) {
   if (session.run !== undefined) return;
   const turn = new TurnView(query, { decide: (confirmationId, decision) => api.decide(confirmationId, decision), retry: (question) => void ask(question) });
   page.transcript.append(turn.element);
   showTranscript();
   scrollToEnd(true);
   const run = { controller: new AbortController(), runId: request.runId, turn };
+  // Only a completed run keeps its exchange: anything else leaves the conversation as it was.
+  const conversationBefore = before;
   session.run = run;
   setRunning(true);
   try {
@@ -248,7 +257,7 @@ async function follow(query, request) {
       signal: run.controller.signal,
       onStarted: (runId) => {
         run.runId = runId;
-        writePlace({ conversationId: session.conversationId, run: { runId, query, conversationId: session.conversationId } });
+        writePlace({ conversationId: session.conversationId, run: { runId, query, before: conversationBefore } });
       },
       onReconnecting: (attempt) => turn.reconnecting(attempt),
       onResumed: () => turn.resumed(),
@@ -256,7 +265,7 @@ async function follow(query, request) {
         const follow = nearEnd();
         if (event.type === 'run') {
           session.conversationId = event.data.conversationId;
-          writePlace({ conversationId: session.conversationId, run: { runId: event.data.runId, query, conversationId: session.conversationId } });
+          writePlace({ conversationId: session.conversationId, run: { runId: event.data.runId, query, before: conversationBefore } });
         }
         turn.handle(event);
         if (follow && !turn.waiting) scrollToEnd(true);
@@ -271,13 +280,13 @@ async function follow(query, request) {
       const current = conversations.items.find((item) => item.id === session.conversationId);
       if (current !== undefined) page.chatTitle.textContent = current.title;
     } else {
-      writePlace(session.conversationId === undefined ? {} : { conversationId: session.conversationId });
+      keepConversation(conversationBefore);
     }
   } catch (error) {
     if (!run.controller.signal.aborted) {
       turn.fail(error, error.status === 401 ? 'Your sign-in is no longer valid: sign out and sign in again' : undefined);
       announce('Your question could not be answered.');
-      if (error.status === 404 || error.status === 401) writePlace(session.conversationId === undefined ? {} : { conversationId: session.conversationId });
+      keepConversation(conversationBefore);
     }
   } finally {
     if (session.run === run) {
