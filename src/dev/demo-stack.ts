@@ -61,7 +61,7 @@ export interface DemoStackOptions {
 }
 
 /** The sample servers fetch the gateway's JWKS only when the first call arrives, after the gateway listens. */
-function lazyRemoteKeys(jwksUrl: string): JWTVerifyGetKey {
+export function lazyRemoteKeys(jwksUrl: string): JWTVerifyGetKey {
   let remote: JWTVerifyGetKey | undefined;
   return (header, token) => {
     remote ??= createRemoteJWKSet(new URL(jwksUrl));
