@@ -44,7 +44,13 @@ try {
     process.env,
   );
   const config = parseConfig(
-    { ...base, server: { ...base.server, port, publicUrl: gatewayUrl }, auth: { ...base.auth, backchannelLogout: { trustedClients: ['mcp-console', 'mcp-desktop'] } } },
+    {
+      ...base,
+      server: { ...base.server, port, publicUrl: gatewayUrl },
+      auth: { ...base.auth, backchannelLogout: { trustedClients: ['mcp-console', 'mcp-desktop'] } },
+      // The console signs in on Keycloak's login page (authorization code + PKCE, public client).
+      console: { signIn: { issuer, clientId: 'mcp-console' } },
+    },
     process.env,
   );
   const gateway = await createGateway(config, { processMetrics: true });
@@ -52,7 +58,7 @@ try {
   await gateway.listen();
 
   out('');
-  out(`Gateway:   ${gatewayUrl}  (console: ${gatewayUrl}/, MCP endpoint: ${gatewayUrl}/mcp)`);
+  out(`Gateway:   ${gatewayUrl}  (console: ${gatewayUrl}/ signs in through Keycloak; MCP endpoint: ${gatewayUrl}/mcp)`);
   out(`Keycloak:  ${keycloak.url}  (admin console: ${keycloak.url}/admin, ${KEYCLOAK_ADMIN.username} / ${KEYCLOAK_ADMIN.password}; started in ${(keycloak.startMs / 1000).toFixed(0)} s)`);
   out(`Realm:     ${issuer}`);
   out(`Users:     ${DEMO_USERS.map((user) => user.username).join(', ')} (password: demo-password)`);

@@ -93,6 +93,8 @@ describe('the Keycloak realm for the demo organisation', () => {
     expect(config.auth.jwksUri).toMatch(new RegExp(`/realms/${realm.realm}/protocol/openid-connect/certs$`));
     expect(client(config.auth.clientId).publicClient).toBe(false);
     for (const trusted of config.auth.backchannelLogout.trustedClients) expect(client(trusted).attributes?.['backchannel.logout.url']).toBeDefined();
+    expect(config.console.signIn?.issuer).toBe(config.auth.issuers[0]);
+    expect(client(config.console.signIn?.clientId ?? '').publicClient).toBe(true);
     const realmRoles = new Set(realm.roles.realm.map((role) => role.name));
     const clientRoles = new Set((realm.roles.client[config.auth.clientId] ?? []).map((role) => role.name));
     for (const server of Object.values(config.servers)) {
