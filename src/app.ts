@@ -23,7 +23,8 @@ import { registerMcpEndpoint } from './mcp/mcp-endpoint.js';
 import { SseRegistry } from './http/sse.js';
 import { AnthropicProvider } from './llm/anthropic-provider.js';
 import { AgentLoop } from './runs/agent-loop.js';
-import { Confirmations } from './runs/confirmations.js';
+import { Confirmations } from './gate/confirmations.js';
+import { ToolGate } from './gate/tool-gate.js';
 import { Conversations } from './runs/conversations.js';
 import { RunJournals } from './runs/run-journal.js';
 import { RunManager } from './runs/run-manager.js';
@@ -106,6 +107,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     });
   }
   const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics, audit, app.log);
+  const gate = new ToolGate(tools, confirmations);
 
   const model = new AnthropicProvider(config.llm);
   // A rejected API key degrades the instance (direct tool calls still work) and shows before any query fails.
@@ -124,8 +126,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const loop = new AgentLoop({
     journals,
     tools,
+    gate,
     model,
-    confirmations,
     conversations,
     budget: new TokenBudget(store),
     config,
@@ -147,11 +149,11 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     api.addHook('onRequest', authHook(auth));
     registerRevocationAdminRoutes(api, revocations, config);
     registerPinAdminRoutes(api, tools, config);
-    registerToolRoutes(api, tools, confirmations, config, (identity, pending, decision) => runs.decide(identity, pending, decision));
+    registerToolRoutes(api, gate, config, (identity, pending, decision) => runs.decide(identity, pending, decision));
     registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config });
     registerConversationRoutes(api, conversations, tools.catalogue);
     registerAdminRoutes(api, { health, tools, audit, config });
-    mcpEndpoint = registerMcpEndpoint(api, tools, confirmations, app.log);
+    mcpEndpoint = registerMcpEndpoint(api, gate, config, app.log);
   });
   tools.start();
   if (deps.extraRoutes !== undefined) await deps.extraRoutes(app);

@@ -35,6 +35,12 @@ const serverSection = z
     trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false).describe('false, true, or the proxy addresses/CIDRs trusted for X-Forwarded-For (client IPs drive pre-authentication rate limits).'),
     bodyLimit: positiveInt.default(1_048_576).describe('Largest accepted request body in bytes (larger → 413 REQ_4013).'),
     cors: z.strictObject({ origins: z.array(z.string()).default([]).describe('Browser origins allowed to call the API (none by default).') }).prefault({}),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Hostnames /mcp accepts in the Host and Origin headers (DNS-rebinding protection), besides the publicUrl host, the listen host and loopback names; other values get 403 REQ_4030.',
+      ),
   })
   .prefault({});
 

@@ -14,8 +14,8 @@ import type { AnthropicProvider } from '../llm/anthropic-provider.js';
 import type { Metrics } from '../ops/metrics.js';
 import { tracer } from '../ops/tracing.js';
 import { tierFor } from '../policy/rate-tier.js';
+import type { GatePass, ToolGate } from '../gate/tool-gate.js';
 import type { ToolService, VisibleTool } from '../upstream/tool-service.js';
-import type { Confirmations } from './confirmations.js';
 import { confirmationToolView } from './confirmation-view.js';
 import type { Conversations } from './conversations.js';
 import type { RunEvent, RunStatus } from './events.js';
@@ -27,8 +27,9 @@ import type { TokenBudget } from './token-budget.js';
 export interface LoopDependencies {
   journals: RunJournals;
   tools: ToolService;
+  /** Every tool call of a run goes through the gate (authorize → validate → policy → call → audit). */
+  gate: ToolGate;
   model: AnthropicProvider;
-  confirmations: Confirmations;
   conversations: Conversations;
   budget: TokenBudget;
   config: GatewayConfig;
@@ -100,8 +101,9 @@ export class AgentLoop {
   }
 
   /**
-   * Runs a turn's tool calls: allowed ones concurrently, then the first one needing confirmation
-   * pauses the run (the rest wait in the saved state). Returns undefined when the loop should go on.
+   * Runs a turn's tool calls: each passes the gate; allowed ones run concurrently, then the first one
+   * needing confirmation pauses the run (the rest wait in the saved state). Returns undefined when the
+   * loop should go on.
    */
   async runToolUses(
     state: RunState,
@@ -112,16 +114,13 @@ export class AgentLoop {
     signal: AbortSignal,
   ): Promise<LoopOutcome | undefined> {
     const byName = new Map(visible.map((entry) => [entry.tool.qualifiedName, entry]));
-    const needConfirmation: PendingToolUse[] = [];
-    const immediate = toolUses.filter((use) => {
-      if (byName.get(use.name)?.decision.effect !== 'confirm') return true;
-      needConfirmation.push(use);
-      return false;
-    });
-    const results = [...resultsSoFar, ...(await Promise.all(immediate.map((use) => this.callTool(state, identity, use, byName.get(use.name), signal))))];
+    const checked = await Promise.all(toolUses.map((use) => this.check(identity, use, byName.get(use.name))));
+    const needConfirmation = checked.filter((entry): entry is CheckedUse & { pass: GatePass } => entry.pass?.decision.effect === 'confirm');
+    const immediate = checked.filter((entry) => entry.pass?.decision.effect !== 'confirm');
+    const results = [...resultsSoFar, ...(await Promise.all(immediate.map((entry) => this.callChecked(state, identity, entry, signal))))];
 
     const [next, ...rest] = needConfirmation;
-    if (next !== undefined) return this.pause(state, identity, next, rest, results, byName.get(next.name));
+    if (next !== undefined) return this.pause(state, identity, next.use, rest.map((entry) => entry.use), results, next.pass);
     state.messages.push({ role: 'user', content: results });
     state.paused = undefined;
     state.status = 'running';
@@ -129,20 +128,39 @@ export class AgentLoop {
     return undefined;
   }
 
-  /** Calls one tool and reports it; failures become error results the model can read, not run failures. */
+  /**
+   * Calls one tool (through the gate: an approved call's arguments are validated again) and reports
+   * it; failures become error results the model can read, not run failures.
+   */
   async callTool(state: RunState, identity: Identity, use: PendingToolUse, visible: VisibleTool | undefined, signal: AbortSignal, confirmationId?: string): Promise<Anthropic.ToolResultBlockParam> {
+    return this.callChecked(state, identity, await this.check(identity, use, visible), signal, confirmationId);
+  }
+
+  /** The gate's verdict on one tool use: a pass, or the failure the model will read. */
+  private async check(identity: Identity, use: PendingToolUse, visible: VisibleTool | undefined): Promise<CheckedUse> {
     const server = visible?.tool.server ?? 'unknown';
     const toolName = visible?.tool.name ?? use.name;
+    if (visible === undefined) return { use, server, toolName, failure: `No tool named ${use.name} is available to this user.` };
+    try {
+      return { use, server, toolName, pass: await this.deps.gate.check(identity, { server, tool: toolName }, use.input) };
+    } catch (error) {
+      const failure = toGatewayError(error);
+      return { use, server, toolName, failure: `The call was refused (${failure.code}): ${failure.message}` };
+    }
+  }
+
+  private async callChecked(state: RunState, identity: Identity, checked: CheckedUse, signal: AbortSignal, confirmationId?: string): Promise<Anthropic.ToolResultBlockParam> {
+    const { use, server, toolName, pass } = checked;
     if (confirmationId === undefined) {
       await this.emit(state.id, { type: 'tool_call', data: { callId: use.id, server, tool: toolName, arguments: use.input } });
     }
     const started = performance.now();
     let framed: FramedResult;
-    if (visible === undefined) {
-      framed = framedFailure(server, toolName, `No tool named ${use.name} is available to this user.`);
+    if (pass === undefined) {
+      framed = framedFailure(server, toolName, checked.failure ?? `No tool named ${use.name} is available to this user.`);
     } else {
       try {
-        const result = await this.deps.tools.call(identity, visible, use.input, { requestId: state.id, runId: state.id, confirmationId, signal });
+        const result = await this.deps.gate.execute(identity, pass, { requestId: state.id, runId: state.id, confirmationId, signal });
         framed = frameToolResult(server, toolName, result, this.deps.config.limits.maxToolResultBytes);
       } catch (error) {
         signal.throwIfAborted();
@@ -169,7 +187,7 @@ export class AgentLoop {
   /** One tool as the policy sees it for this identity now; undefined when it is no longer allowed. */
   async visibleFor(identity: Identity, server: string, tool: string): Promise<VisibleTool | undefined> {
     try {
-      return await this.deps.tools.authorize(identity, server, tool);
+      return await this.deps.gate.authorize(identity, { server, tool });
     } catch (error) {
       if (error instanceof GatewayError) return undefined;
       throw error;
@@ -205,20 +223,14 @@ export class AgentLoop {
     use: PendingToolUse,
     remaining: PendingToolUse[],
     results: Anthropic.ToolResultBlockParam[],
-    visible: VisibleTool | undefined,
+    pass: GatePass,
   ): Promise<LoopOutcome> {
-    if (visible === undefined) throw new Error('a confirmation needs a visible tool');
     // A pause must be durable before anyone can act on it: the log and state so far, the pending
     // confirmation, then the paused state. Each waits out a short outage, then fails the run (9002).
     const { journals, config } = this.deps;
     await journals.durable(state.id);
     const pending = await whileUnavailable(
-      () =>
-        this.deps.confirmations.create(
-          identity,
-          { server: visible.tool.server, tool: visible.tool.name, arguments: use.input, runId: state.id, callId: use.id },
-          { reason: visible.decision.reason, requestId: state.id },
-        ),
+      () => this.deps.gate.requestConfirmation(identity, pass, { requestId: state.id, runId: state.id, callId: use.id }),
       config.runs.leaseTtlMs,
     );
     state.paused = { confirmationId: pending.id, expiresAt: pending.expiresAt, toolUse: use, remaining, results };
@@ -235,7 +247,7 @@ export class AgentLoop {
         tool: pending.tool,
         arguments: use.input,
         expiresAt: pending.expiresAt,
-        ...confirmationToolView(visible.tool),
+        ...confirmationToolView(pass.tool),
       },
     });
     return { kind: 'paused', confirmationId: pending.id, expiresAt: pending.expiresAt };
@@ -257,6 +269,15 @@ export class AgentLoop {
   assertBudget(identity: Identity): Promise<void> {
     return this.deps.budget.assertAvailable(identity, tierFor(identity.roles, this.deps.config.limits.tiers));
   }
+}
+
+/** One tool use after the gate looked at it: a pass to run or confirm, or the reason it was refused. */
+interface CheckedUse {
+  use: PendingToolUse;
+  server: string;
+  toolName: string;
+  pass?: GatePass;
+  failure?: string;
 }
 
 function toPending(block: Anthropic.ToolUseBlock): PendingToolUse {

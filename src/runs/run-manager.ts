@@ -20,7 +20,7 @@ import { isStoreUnavailable } from '../store/errors.js';
 import { CHANNELS, decodeControl, encodeControl, KEYS, type ControlKind } from '../store/records.js';
 import type { Store } from '../store/types.js';
 import type { AgentLoop, LoopOutcome } from './agent-loop.js';
-import type { ConfirmationDecision, Confirmations, PendingConfirmation } from './confirmations.js';
+import type { ConfirmationDecision, Confirmations, PendingConfirmation } from '../gate/confirmations.js';
 import type { Conversations } from './conversations.js';
 import type { LoggedRunEvent, RunEvent } from './events.js';
 import type { RunJournal, RunJournals } from './run-journal.js';

@@ -31,6 +31,9 @@ export interface CatalogueTool {
   readonly title: string | undefined;
   readonly description: string;
   readonly inputSchema: Record<string, unknown>;
+  /** Kept as the server published them, for MCP clients (structured results, display). */
+  readonly outputSchema?: Tool['outputSchema'];
+  readonly icons?: Tool['icons'];
   readonly annotations: ToolAnnotationsView | undefined;
   /** sha256 of the canonical definition; changes whenever description, schema or annotations do. */
   readonly fingerprint: string;
@@ -189,6 +192,8 @@ export class Catalogue {
       title: tool.title ?? tool.annotations?.title,
       description: tool.description ?? '',
       inputSchema: tool.inputSchema,
+      outputSchema: tool.outputSchema,
+      icons: tool.icons,
       annotations: tool.annotations,
       fingerprint,
       changed,

@@ -1,8 +1,8 @@
 /**
  * The upstream layer as the rest of the gateway sees it: which tools an identity may see, the
  * policy decision for one tool, and the guarded call itself (argument validation, identity
- * assertion, trace context, resilience, metrics, audit). Direct calls, agent runs and the MCP
- * endpoint all go through here.
+ * assertion, trace context, resilience, metrics, audit). The only way into upstream/: every call
+ * reaches it through the tool gate (src/gate), which authorizes and applies the policy first.
  */
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -111,30 +111,13 @@ export class ToolService {
     return this.catalogue.serverNames().filter((server) => grantsServer(identity.roles, server, this.table));
   }
 
-  /** Resolves server/tool for a caller; unknown → 404, not allowed → 403. */
-  async authorize(identity: Identity, server: string, toolName: string): Promise<VisibleTool> {
-    if (this.servers.get(server) === undefined) throw new GatewayError('MCP_2004', { details: { server } });
-    let tool = this.catalogue.find(server, toolName);
-    if (tool === undefined && !this.catalogue.isAvailable(server)) {
-      // The catalogue may not have reached this server yet (start-up, or it was down): try once now.
-      await this.catalogue.refresh(server);
-      tool = this.catalogue.find(server, toolName);
-      if (tool === undefined && !this.catalogue.isAvailable(server)) throw new GatewayError('MCP_2003', { details: { server } });
-    }
-    if (tool === undefined) throw new GatewayError('MCP_2005', { details: { server, tool: toolName } });
-    const decision = this.decisionFor(identity, tool);
-    if (decision.effect === 'hidden') throw new GatewayError('MCP_2005', { details: { server, tool: toolName } });
-    if (decision.effect === 'deny') throw new GatewayError('AUTH_1004', { details: { server, tool: toolName, reason: decision.reason } });
-    return { tool, decision };
-  }
-
   /** Validates arguments against the tool's schema without calling anything. */
   validateArguments(tool: CatalogueTool, args: unknown): asserts args is Record<string, unknown> {
     this.validator.validate(tool.fingerprint, tool.inputSchema, args);
   }
 
   /**
-   * Calls a tool the caller has been authorised for (the confirmation step, if any, already done).
+   * Calls a tool the gate has authorised for the caller (the confirmation step, if any, already done).
    * Returns the upstream CallToolResult, which may itself report a tool-level error (isError).
    */
   async call(identity: Identity, visible: VisibleTool, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {

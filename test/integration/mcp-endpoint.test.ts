@@ -1,4 +1,5 @@
 /** The gateway's own MCP endpoint, as MCP clients of both protocol eras see it. */
+import { request as httpRequest } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -23,6 +24,24 @@ async function modernClient(username: string): Promise<Client> {
   const client = new Client({ name: 'test-client', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   return client;
+}
+
+/** A POST with a Host header of our choosing (fetch does not let a caller set Host). */
+function rawPost(url: string, token: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const target = new URL(url);
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { ...headers, authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      },
+    );
+    request.once('error', reject);
+    request.end(payload);
+  });
 }
 
 function textOf(result: { content?: unknown }): string {
@@ -92,19 +111,69 @@ describe('gateway /mcp endpoint', () => {
     }
   });
 
-  it('answers tools outside the user’s grants with an error result, never running them', async () => {
+  it('answers a tool outside the user’s grants exactly like an unknown one: JSON-RPC -32602, never running it', async () => {
     const client = await modernClient('frank.lee');
     try {
       const before = stack.servers.finance.controls.toolCallCount('list_invoices');
-      const denied = await client.callTool({ name: 'finance__list_invoices', arguments: {} });
-      expect(denied.isError).toBe(true);
-      expect(textOf(denied)).toContain('AUTH_1004');
-      const unknown = await client.callTool({ name: 'nope__nothing', arguments: {} });
-      expect(unknown.isError).toBe(true);
+      const denied = await client.callTool({ name: 'finance__list_invoices', arguments: {} }).then(
+        () => undefined,
+        (error: unknown) => error as { code?: number; message?: string },
+      );
+      const unknown = await client.callTool({ name: 'nope__nothing', arguments: {} }).then(
+        () => undefined,
+        (error: unknown) => error as { code?: number; message?: string },
+      );
+      expect(denied?.code).toBe(-32602);
+      expect(unknown?.code).toBe(-32602);
+      expect(denied?.message?.replace('finance__list_invoices', 'X')).toBe(unknown?.message?.replace('nope__nothing', 'X'));
+      // hr__delete_employee exists but frank's roles do not reach it (per-tool rule): the same answer.
+      const hidden = await client.callTool({ name: 'hr__delete_employee', arguments: { employeeId: 'E-1001' } }).then(
+        () => undefined,
+        (error: unknown) => error as { code?: number },
+      );
+      expect(hidden?.code).toBe(-32602);
       expect(stack.servers.finance.controls.toolCallCount('list_invoices')).toBe(before);
     } finally {
       await client.close();
     }
+  });
+
+  it('reports arguments that do not match the schema as a tool error the model can act on', async () => {
+    const client = await modernClient('alice.chen');
+    try {
+      const result = await client.callTool({ name: 'hr__get_employee', arguments: { employeeId: 42 } });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toContain('MCP_2006');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('keeps title, outputSchema and annotations of upstream tools in the list', async () => {
+    const client = await modernClient('alice.chen');
+    try {
+      const tool = (await client.listTools()).tools.find((candidate) => candidate.name === 'hr__get_employee');
+      expect(tool?.title).toBeTruthy();
+      expect(tool?.outputSchema).toMatchObject({ type: 'object' });
+      expect(tool?.annotations).toMatchObject({ readOnlyHint: true });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('refuses a Host or Origin that is not the gateway’s with 403 REQ_4030 (DNS-rebinding protection)', async () => {
+    const token = await stack.issuer.tokenFor('alice.chen');
+    const body = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+    const headers = { accept: 'application/json, text/event-stream' };
+    const port = new URL(gateway.url).port;
+    const evilHost = await rawPost(`${gateway.url}/mcp`, token, body, { ...headers, host: `evil.example.com:${port}` });
+    expect(evilHost.status).toBe(403);
+    expect(JSON.parse(evilHost.body).error.code).toBe('REQ_4030');
+    const evilOrigin = await api(`${gateway.url}/mcp`, { token, body, headers: { ...headers, origin: 'http://evil.example.com' } });
+    expect(evilOrigin.status).toBe(403);
+    expect(evilOrigin.body.error.code).toBe('REQ_4030');
+    const local = await api(`${gateway.url}/mcp`, { token, body, headers: { ...headers, origin: `http://localhost:${port}` } });
+    expect(local.status).toBe(200);
   });
 
   it('serves 2025-era clients (SDK v1) too', async () => {

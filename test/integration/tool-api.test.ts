@@ -94,11 +94,12 @@ describe('listing and reading', () => {
 });
 
 describe('refusals', () => {
-  it('cross-domain denied: alice → finance/list_invoices is 403 AUTH_1004', async () => {
+  it('cross-domain: alice → finance/list_invoices answers like an unknown server (404 MCP_2004), so names do not leak', async () => {
     const before = stack.servers.finance.controls.toolCallCount('list_invoices');
     const response = await callTool('finance', 'list_invoices', alice);
-    expect(response.status).toBe(403);
-    expect(response.body.error.code).toBe('AUTH_1004');
+    expect(response.status).toBe(404);
+    expect(response.body.error.code).toBe('MCP_2004');
+    expect(response.body.error.message).toBe((await callTool('payroll', 'list_invoices', alice)).body.error.message);
     expect(stack.servers.finance.controls.toolCallCount('list_invoices')).toBe(before);
   });
 
@@ -267,8 +268,9 @@ describe('confirmations', () => {
     const demoted = await stack.issuer.tokenFor('alice.chen', { claims: { resource_access: { [DEV_CLIENT_ID]: { roles: [] } }, sub: user.sub } });
     const before = hr().toolCallCount('delete_employee');
     const refused = await decide(pending.body.confirmation.id, demoted, 'approve');
-    expect(refused.status).toBe(403);
-    expect(refused.body.error.code).toBe('AUTH_1004');
+    // The tool is now outside her roles: it answers like a tool that does not exist.
+    expect(refused.status).toBe(404);
+    expect(refused.body.error.code).toBe('MCP_2005');
     expect(hr().toolCallCount('delete_employee')).toBe(before);
     expect(hr().data.employees.has('E-1048')).toBe(true);
   });

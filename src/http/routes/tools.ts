@@ -5,8 +5,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../../auth/identity.js';
 import type { GatewayConfig } from '../../config/schema.js';
-import { publicView, type ConfirmationDecision, type Confirmations, type PendingConfirmation } from '../../runs/confirmations.js';
-import type { ToolService, VisibleTool } from '../../upstream/tool-service.js';
+import { publicView, type ConfirmationDecision, type PendingConfirmation } from '../../gate/confirmations.js';
+import type { ToolGate } from '../../gate/tool-gate.js';
+import type { VisibleTool } from '../../upstream/tool-service.js';
 import { identityOf } from '../authenticate.js';
 
 /** Lets agent runs take over decisions on confirmations that pause a run. */
@@ -32,13 +33,8 @@ function traceparentOf(request: FastifyRequest): string | undefined {
   return typeof header === 'string' ? header : undefined;
 }
 
-export function registerToolRoutes(
-  app: FastifyInstance,
-  tools: ToolService,
-  confirmations: Confirmations,
-  config: GatewayConfig,
-  runDecisions: RunDecisionHandler | undefined,
-): void {
+export function registerToolRoutes(app: FastifyInstance, gate: ToolGate, config: GatewayConfig, runDecisions: RunDecisionHandler | undefined): void {
+  const { tools } = gate;
   app.get('/api/me', async (request) => {
     const identity = identityOf(request);
     await tools.catalogue.loaded();
@@ -76,25 +72,19 @@ export function registerToolRoutes(
       },
     },
     async (request, reply) => {
-      const identity = identityOf(request);
-      const visible = await tools.authorize(identity, request.params.server, request.params.tool);
-      const args = request.body.arguments ?? {};
-      tools.validateArguments(visible.tool, args);
-      if (visible.decision.effect === 'confirm') {
-        const pending = await confirmations.create(
-          identity,
-          { server: visible.tool.server, tool: visible.tool.name, arguments: args },
-          { reason: visible.decision.reason, requestId: request.id },
-        );
-        return reply.status(202).send({ confirmation: publicView(pending) });
-      }
-      const result = await tools.call(identity, visible, args, { requestId: request.id, traceparent: traceparentOf(request), signal: abortOnClose(reply) });
-      return { result };
+      const { server, tool } = request.params;
+      const outcome = await gate.call(identityOf(request), { server, tool }, request.body.arguments ?? {}, {
+        requestId: request.id,
+        traceparent: traceparentOf(request),
+        signal: abortOnClose(reply),
+      });
+      if (outcome.kind === 'confirmation') return reply.status(202).send({ confirmation: publicView(outcome.pending) });
+      return { result: outcome.result };
     },
   );
 
   app.get<{ Params: { id: string } }>('/api/confirmations/:id', async (request) => {
-    const pending = await confirmations.get(identityOf(request), request.params.id);
+    const pending = await gate.confirmations.get(identityOf(request), request.params.id);
     return { confirmation: publicView(pending) };
   });
 
@@ -108,17 +98,10 @@ export function registerToolRoutes(
     async (request, reply) => {
       const identity = identityOf(request);
       const { decision } = request.body;
-      const pending = await confirmations.decide(identity, request.params.id, decision, request.id);
+      const pending = await gate.decide(identity, request.params.id, decision, request.id);
       if (pending.runId !== undefined && runDecisions !== undefined) return runDecisions(identity, pending, decision, request);
       if (decision === 'reject') return { status: 'rejected' };
-      // Roles may have changed since the call was requested: decide again with the approver's current token.
-      const visible = await tools.authorize(identity, pending.server, pending.tool);
-      const result = await tools.call(identity, visible, pending.arguments, {
-        requestId: request.id,
-        traceparent: traceparentOf(request),
-        confirmationId: pending.id,
-        signal: abortOnClose(reply),
-      });
+      const result = await gate.runApproved(identity, pending, { requestId: request.id, traceparent: traceparentOf(request), signal: abortOnClose(reply) });
       return { status: 'approved', result };
     },
   );
