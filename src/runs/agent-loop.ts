@@ -101,9 +101,9 @@ export class AgentLoop {
   }
 
   /**
-   * Runs a turn's tool calls: each passes the gate; allowed ones run concurrently, then the first one
-   * needing confirmation pauses the run (the rest wait in the saved state). Returns undefined when the
-   * loop should go on.
+   * Runs a turn's tool calls through the gate: allowed ones concurrently, then the first one needing
+   * confirmation (whose arguments pass validation) pauses the run; the rest wait in the saved state.
+   * Returns undefined when the loop should go on.
    */
   async runToolUses(
     state: RunState,
@@ -114,13 +114,23 @@ export class AgentLoop {
     signal: AbortSignal,
   ): Promise<LoopOutcome | undefined> {
     const byName = new Map(visible.map((entry) => [entry.tool.qualifiedName, entry]));
-    const checked = await Promise.all(toolUses.map((use) => this.check(identity, use, byName.get(use.name))));
-    const needConfirmation = checked.filter((entry): entry is CheckedUse & { pass: GatePass } => entry.pass?.decision.effect === 'confirm');
-    const immediate = checked.filter((entry) => entry.pass?.decision.effect !== 'confirm');
-    const results = [...resultsSoFar, ...(await Promise.all(immediate.map((entry) => this.callChecked(state, identity, entry, signal))))];
+    const authorized = await Promise.all(toolUses.map((use) => this.authorizeUse(identity, use, byName.get(use.name))));
+    const needConfirmation = authorized.filter((entry) => entry.visible?.decision.effect === 'confirm');
+    const immediate = authorized.filter((entry) => entry.visible?.decision.effect !== 'confirm');
+    const results = [...resultsSoFar, ...(await Promise.all(immediate.map((entry) => this.callAuthorized(state, identity, entry, signal))))];
 
-    const [next, ...rest] = needConfirmation;
-    if (next !== undefined) return this.pause(state, identity, next.use, rest.map((entry) => entry.use), results, next.pass);
+    for (const [index, entry] of needConfirmation.entries()) {
+      let pass: GatePass;
+      try {
+        pass = await this.deps.gate.check(identity, { server: entry.server, tool: entry.toolName }, entry.use.input);
+      } catch {
+        // Arguments that fail validation never reach a person: the call fails like any refused one.
+        results.push(await this.callAuthorized(state, identity, entry, signal));
+        continue;
+      }
+      const rest = needConfirmation.slice(index + 1).map((later) => later.use);
+      return this.pause(state, identity, entry.use, rest, results, pass);
+    }
     state.messages.push({ role: 'user', content: results });
     state.paused = undefined;
     state.status = 'running';
@@ -129,37 +139,38 @@ export class AgentLoop {
   }
 
   /**
-   * Calls one tool (through the gate: an approved call's arguments are validated again) and reports
+   * Calls one tool through the gate (an approved call's arguments are validated again) and reports
    * it; failures become error results the model can read, not run failures.
    */
   async callTool(state: RunState, identity: Identity, use: PendingToolUse, visible: VisibleTool | undefined, signal: AbortSignal, confirmationId?: string): Promise<Anthropic.ToolResultBlockParam> {
-    return this.callChecked(state, identity, await this.check(identity, use, visible), signal, confirmationId);
+    return this.callAuthorized(state, identity, await this.authorizeUse(identity, use, visible), signal, confirmationId);
   }
 
-  /** The gate's verdict on one tool use: a pass, or the failure the model will read. */
-  private async check(identity: Identity, use: PendingToolUse, visible: VisibleTool | undefined): Promise<CheckedUse> {
-    const server = visible?.tool.server ?? 'unknown';
-    const toolName = visible?.tool.name ?? use.name;
-    if (visible === undefined) return { use, server, toolName, failure: `No tool named ${use.name} is available to this user.` };
+  /** The gate's authorization of one tool use: the tool and decision, or the failure the model will read. */
+  private async authorizeUse(identity: Identity, use: PendingToolUse, offered: VisibleTool | undefined): Promise<AuthorizedUse> {
+    const server = offered?.tool.server ?? 'unknown';
+    const toolName = offered?.tool.name ?? use.name;
+    if (offered === undefined) return { use, server, toolName, failure: `No tool named ${use.name} is available to this user.` };
     try {
-      return { use, server, toolName, pass: await this.deps.gate.check(identity, { server, tool: toolName }, use.input) };
+      return { use, server, toolName, visible: await this.deps.gate.authorize(identity, { server, tool: toolName }) };
     } catch (error) {
       const failure = toGatewayError(error);
       return { use, server, toolName, failure: `The call was refused (${failure.code}): ${failure.message}` };
     }
   }
 
-  private async callChecked(state: RunState, identity: Identity, checked: CheckedUse, signal: AbortSignal, confirmationId?: string): Promise<Anthropic.ToolResultBlockParam> {
-    const { use, server, toolName, pass } = checked;
+  private async callAuthorized(state: RunState, identity: Identity, entry: AuthorizedUse, signal: AbortSignal, confirmationId?: string): Promise<Anthropic.ToolResultBlockParam> {
+    const { use, server, toolName } = entry;
     if (confirmationId === undefined) {
       await this.emit(state.id, { type: 'tool_call', data: { callId: use.id, server, tool: toolName, arguments: use.input } });
     }
     const started = performance.now();
     let framed: FramedResult;
-    if (pass === undefined) {
-      framed = framedFailure(server, toolName, checked.failure ?? `No tool named ${use.name} is available to this user.`);
+    if (entry.failure !== undefined) {
+      framed = framedFailure(server, toolName, entry.failure);
     } else {
       try {
+        const pass = await this.deps.gate.check(identity, { server, tool: toolName }, use.input);
         const result = await this.deps.gate.execute(identity, pass, { requestId: state.id, runId: state.id, confirmationId, signal });
         framed = frameToolResult(server, toolName, result, this.deps.config.limits.maxToolResultBytes);
       } catch (error) {
@@ -271,12 +282,12 @@ export class AgentLoop {
   }
 }
 
-/** One tool use after the gate looked at it: a pass to run or confirm, or the reason it was refused. */
-interface CheckedUse {
+/** One tool use after the gate authorized it: the tool and decision, or the reason it was refused. */
+interface AuthorizedUse {
   use: PendingToolUse;
   server: string;
   toolName: string;
-  pass?: GatePass;
+  visible?: VisibleTool;
   failure?: string;
 }
 
