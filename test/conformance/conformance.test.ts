@@ -24,6 +24,7 @@ export const PASSING_THROUGH_GATEWAY: readonly string[] = [
   'tools-call-mixed-content',
   'tools-call-error',
   'json-schema-2020-12',
+  'dns-rebinding-protection',
 ];
 
 /** Out of scope for a gateway, with the reason (kept in step with docs/mcp.md). */
