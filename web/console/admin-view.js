@@ -25,6 +25,12 @@ function table(caption, headings, rows) {
   );
 }
 
+/** A check's state (`up`, `degraded`, `down`) as a badge. */
+function stateText(check) {
+  const state = check.state ?? (check.ok ? 'up' : 'down');
+  return el('span', { class: `badge ${state === 'up' ? 'badge-ok' : state === 'degraded' ? 'badge-degraded' : 'badge-down'}` }, state);
+}
+
 let formCount = 0;
 
 function field(label, input) {
@@ -64,10 +70,11 @@ export class AdminView {
     const checks = Object.entries(overview.readiness.checks);
     this.readiness.replaceChildren(
       el('h3', { id: 'admin-readiness' }, 'Readiness: ', el('span', { class: `badge badge-${overview.readiness.status}` }, overview.readiness.status)),
+      ...(overview.readiness.reasons?.length > 0 ? [el('ul', { class: 'hint' }, ...overview.readiness.reasons.map((reason) => el('li', {}, reason)))] : []),
       table(
         'Readiness checks',
-        ['Dependency', 'Kind', 'State', 'Detail'],
-        checks.map(([name, check]) => [name, check.kind, stateBadge(check.ok, 'ok', 'failing'), check.detail ?? '']),
+        ['Dependency', 'Role', 'State', 'Detail'],
+        checks.map(([name, check]) => [name, check.role ?? check.kind ?? '', stateText(check), check.detail ?? '']),
       ),
     );
     this.upstreams.replaceChildren(

@@ -293,7 +293,8 @@ async function follow(query, request, before = session.conversationId) {
       session.run = undefined;
       setRunning(false);
       // The Stop button just disappeared; keep the keyboard where the next question goes.
-      if (document.activeElement === page.stop || document.activeElement === document.body) page.query.focus();
+      const focus = document.activeElement;
+      if (focus === page.stop || focus === document.body || turn.element.contains(focus)) page.query.focus();
     }
   }
 }

@@ -329,7 +329,10 @@ export class TurnView {
     const entry = this.#cards.get(data.confirmationId);
     if (entry === undefined) return;
     clearInterval(entry.timer);
+    const hadFocus = entry.card.contains(document.activeElement);
     entry.card.querySelector('.actions')?.remove();
+    // The buttons are gone: keep the keyboard on the card rather than dropping it to the page.
+    if (hadFocus) entry.card.focus();
     entry.outcome.replaceChildren(DECISION_TEXT[data.decision] ?? data.decision);
     entry.card.classList.add(`is-${data.decision}`);
     const call = this.#calls.get(entry.callId);
