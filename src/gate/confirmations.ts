@@ -124,6 +124,11 @@ export class Confirmations {
     return pending;
   }
 
+  /** Whether the store knows the confirmation, pending or decided (false once withdrawn, expired or lost). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.store.get(pendingKey(id))) !== null || (await this.store.get(decidedKey(id))) !== null;
+  }
+
   /** Withdraws a confirmation (its run was cancelled or expired); returns whether it was still pending. */
   async withdraw(id: string): Promise<boolean> {
     const raw = await this.store.take(pendingKey(id));

@@ -51,6 +51,8 @@ class Supervision {
   graceTimer: NodeJS.Timeout | undefined;
   /** True while the run waits for a confirmation: readers leaving does not cancel it. */
   paused = false;
+  /** The run's state as this replica drives it (the store's copy may be lost in an outage). */
+  state: RunState | undefined;
   expiryTimer: NodeJS.Timeout | undefined;
   leaseTimer: NodeJS.Timeout | undefined;
   unsubscribe: (() => Promise<void>) | undefined;
@@ -98,8 +100,38 @@ export class RunManager {
 
   private readonly leaseTtlMs: number;
 
+  private readonly stopWatch: () => void;
+
   constructor(private readonly deps: RunManagerDependencies) {
     this.leaseTtlMs = deps.config.runs.leaseTtlMs;
+    this.stopWatch = deps.store.onConnectionChange((connected) => {
+      if (connected) void this.checkPausedAfterOutage();
+    });
+  }
+
+  /**
+   * After a store outage: a paused run whose confirmation the store no longer holds (Redis restarted
+   * without its data) can never be decided. It ends now with GATEWAY_9002 rather than waiting out
+   * its expiry with readers attached.
+   */
+  private async checkPausedAfterOutage(): Promise<void> {
+    for (const supervision of [...this.supervised.values()]) {
+      const state = supervision.state;
+      const confirmationId = state?.paused?.confirmationId;
+      if (!supervision.paused || state === undefined || confirmationId === undefined) continue;
+      try {
+        if (await this.deps.confirmations.exists(confirmationId)) continue;
+        if (!supervision.paused || supervision.released) continue;
+        this.deps.log.warn({ runId: state.id }, 'the store lost the confirmation this run waits for; ending it as failed');
+        this.release(state.id, supervision);
+        await this.deps.journals.open(state.id, false).then(async () => {
+          await this.deps.loop.fail(state, storeUnavailable(new Error('confirmation lost by the store')));
+          this.deps.journals.close(state.id);
+        });
+      } catch (error) {
+        this.deps.log.warn({ runId: state.id, err: error }, 'could not check a paused run after the outage');
+      }
+    }
   }
 
   /** How often a lease is renewed, and how often an idle reader checks that its run is still driven. */
@@ -357,6 +389,7 @@ export class RunManager {
    */
   async shutdown(graceMs: number): Promise<void> {
     this.acceptingRuns = false;
+    this.stopWatch();
     const driving = [...this.supervised.values()].map((supervision) => supervision.driving);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(driving), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -402,6 +435,7 @@ export class RunManager {
   private drive(supervision: Supervision, state: RunState, body: (signal: AbortSignal) => Promise<LoopOutcome>): void {
     const { signal } = supervision.controller;
     supervision.paused = false;
+    supervision.state = state;
     supervision.driving = body(signal)
       .then((outcome) => {
         if (outcome.kind === 'paused') {
