@@ -8,8 +8,11 @@ import { OAuth2Server } from 'oauth2-mock-server';
 import type { TokenRequestIncomingMessage } from 'oauth2-mock-server';
 import { findDemoUser, type DemoUser } from './demo-users.js';
 import { serveWithLoginPage, type TokenRequestOwner } from './dev-login.js';
+import { machineGrants, type MachineGrantCounts, type MachineGrantOptions } from './dev-machine-grants.js';
 
 export const DEV_CLIENT_ID = 'mcp-gateway';
+/** The gateway client's secret at the dev issuer (client credentials and token exchange). */
+export const DEV_CLIENT_SECRET = 'dev-gateway-secret';
 /** Keycloak puts its own `account` client's roles in every token; they must not count for the gateway. */
 const OTHER_CLIENT = 'account';
 
@@ -41,7 +44,21 @@ export interface DevIssuer {
   rotateKey(): Promise<string>;
   /** The kid tokens are signed with now. */
   readonly currentKid: string;
+  /** Client-credentials and token-exchange requests answered (and refused) so far. */
+  readonly machineGrants: Readonly<MachineGrantCounts>;
   close(): Promise<void>;
+}
+
+export interface DevIssuerOptions {
+  host?: string;
+  port?: number;
+  clientId?: string;
+  /** Confidential clients and secrets for client credentials and token exchange (default: the gateway's client). */
+  clients?: Record<string, string>;
+  /** Clients a user's token may be exchanged for, with the realm role needed for each (default: none). */
+  exchangeAudiences?: MachineGrantOptions['exchangeAudiences'];
+  /** Lifetime of client-credentials and exchanged tokens (default 300 s, Keycloak's default). */
+  machineTokenLifetimeSec?: number;
 }
 
 export function keycloakClaims(user: DemoUser, clientId: string, sid: string): Record<string, unknown> {
@@ -65,7 +82,7 @@ export function keycloakClaims(user: DemoUser, clientId: string, sid: string): R
   };
 }
 
-export async function startDevIssuer(options: { host?: string; port?: number; clientId?: string } = {}): Promise<DevIssuer> {
+export async function startDevIssuer(options: DevIssuerOptions = {}): Promise<DevIssuer> {
   const host = options.host ?? '127.0.0.1';
   const clientId = options.clientId ?? DEV_CLIENT_ID;
   const server = new OAuth2Server();
@@ -81,7 +98,17 @@ export async function startDevIssuer(options: { host?: string; port?: number; cl
   });
 
   // Served behind a login page, so the authorization-code flow asks who is signing in.
-  const served = await serveWithLoginPage(server, host, options.port ?? 0);
+  const counts: MachineGrantCounts = { clientCredentials: 0, tokenExchange: 0, refused: 0 };
+  const grants = machineGrants(
+    server,
+    {
+      clients: options.clients ?? { [clientId]: DEV_CLIENT_SECRET },
+      exchangeAudiences: options.exchangeAudiences ?? {},
+      lifetimeSec: options.machineTokenLifetimeSec ?? 300,
+    },
+    counts,
+  );
+  const served = await serveWithLoginPage(server, host, options.port ?? 0, grants);
   ownerOf = served.ownerOf;
   const issuerUrl = served.issuerUrl;
 
@@ -133,6 +160,7 @@ export async function startDevIssuer(options: { host?: string; port?: number; cl
     get currentKid() {
       return currentKid;
     },
+    machineGrants: counts,
     close: () => served.close(),
   };
 }

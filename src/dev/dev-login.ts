@@ -5,7 +5,7 @@
  * issues the code. Codes and refresh tokens remember whose they are, so the token endpoint signs for
  * that user. oauth2-mock-server has no login step of its own; this page is that step.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { OAuth2Server } from 'oauth2-mock-server';
 import { DEMO_USERS, findDemoUser } from './demo-users.js';
 
@@ -74,6 +74,8 @@ export async function serveWithLoginPage(
   server: OAuth2Server,
   host: string,
   port: number,
+  /** Answers some requests before the mock server does (the machine grants); true when it did. */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
 ): Promise<{ issuerUrl: string; ownerOf: TokenRequestOwner; close: () => Promise<void> }> {
   const codes = new Owners();
   const refreshTokens = new Owners();
@@ -96,6 +98,20 @@ export async function serveWithLoginPage(
 
   const handler = server.service.requestHandler;
   const http: Server = createServer((req, res) => {
+    if (intercept !== undefined) {
+      intercept(req, res).then(
+        (answered) => {
+          if (!answered) route(req, res);
+        },
+        () => {
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_request"}');
+        },
+      );
+      return;
+    }
+    route(req, res);
+  });
+  function route(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://issuer');
     const username = url.searchParams.get('username');
     if (req.method === 'GET' && url.pathname === '/authorize' && (username === null || findDemoUser(username) === undefined)) {
@@ -105,7 +121,7 @@ export async function serveWithLoginPage(
       return;
     }
     handler(req, res);
-  });
+  }
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => resolve());

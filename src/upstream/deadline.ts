@@ -31,6 +31,11 @@ export class CallDeadline {
     return Math.max(0, this.endsAt - Date.now());
   }
 
+  /** Time left before the ceiling that progress can extend the deadline to. */
+  ceilingRemainingMs(): number {
+    return Math.max(0, this.startedAt + this.maxTotalMs - Date.now());
+  }
+
   /** Progress arrived: the deadline restarts, capped at the total ceiling. */
   extend(): void {
     if (this.expired) return;

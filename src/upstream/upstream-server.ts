@@ -120,9 +120,12 @@ export class UpstreamServer {
     await pending?.then((late) => late.close()).catch(() => undefined);
   }
 
-  /** The SDK's own timeout stays beyond the call's deadline, which the gateway enforces across attempts. */
+  /**
+   * The SDK's own timeout stays beyond the furthest the call's deadline can move; the gateway
+   * enforces the deadline itself (across attempts, extended by progress) through the signal.
+   */
   private requestOptions(signal: AbortSignal, deadline: AttemptTools['deadline']): { signal: AbortSignal; timeout: number } {
-    return { signal, timeout: deadline.remainingMs() + 1_000 };
+    return { signal, timeout: deadline.ceilingRemainingMs() + 1_000 };
   }
 
   private async exchange<T>(operation: (client: Client, tools: AttemptTools) => Promise<T>, options: UpstreamCallOptions): Promise<T> {
