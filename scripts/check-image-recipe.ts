@@ -153,7 +153,7 @@ function productionConfig(issuerUrl: string, port: number, deadPort: number): st
   // The smallest production-shaped config: a real (stub) issuer, one upstream that is not running
   // (readiness reports it, soft), the in-memory store (the Redis driver is covered by the test suites).
   return [
-    'server: { host: 127.0.0.1, port: ' + String(port) + ' }',
+    `server: { host: 127.0.0.1, port: ${port}, publicUrl: "http://127.0.0.1:${port}" }`,
     'logging: { level: error }',
     `auth: { issuers: ["${issuerUrl}"], jwksUri: "${issuerUrl}/jwks", clientId: mcp-gateway }`,
     'store: { driver: memory }',
