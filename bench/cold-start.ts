@@ -108,7 +108,7 @@ async function run(): Promise<BenchResult> {
     let killed = 0;
     for (let i = 0; i < STARTS; i++) {
       const port = await freePort();
-      await writeFile(configFile, stringify(benchConfigInput(stack.endpoints, { server: { port } })));
+      await writeFile(configFile, stringify(benchConfigInput(stack.endpoints, { server: { port, publicUrl: `http://127.0.0.1:${port}` } })));
       const configStart = await timeToReady([cli, 'start', '--config', configFile], {}, port);
       const demoPort = await freePort();
       const demoStart = await timeToReady([cli, 'start'], { PORT: String(demoPort), ANTHROPIC_API_KEY: '' }, demoPort);

@@ -8,6 +8,7 @@ import { RevocationMirror } from './auth/revocation.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { authHook, type AuthContext } from './http/authenticate.js';
 import { createEdge } from './http/edge.js';
+import { PublicUrl } from './http/public-url.js';
 import { RateLimits } from './http/rate-limit.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerAdminRoutes } from './http/routes/admin.js';
@@ -90,7 +91,8 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   await revocations.start();
   health.register({ name: 'revocations', role: 'revocations', check: () => revocations.status() });
   const rateLimits = new RateLimits(store, config.limits, metrics, app.log);
-  const auth: AuthContext = { verifier, revocations, rateLimits, metrics, config };
+  const publicUrl = new PublicUrl(config.server.publicUrl, config.server.host, config.server.port);
+  const auth: AuthContext = { verifier, revocations, rateLimits, metrics, config, publicUrl };
 
   const assertionIssuer = config.upstream.assertion.issuer ?? config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
   const signer = new AssertionSigner(await loadSigningKey(config.upstream.assertion), assertionIssuer, config.upstream.assertion.ttlSec);
@@ -141,7 +143,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   registerHealthRoutes(app, health, config.metrics.enabled ? metrics : undefined);
   await registerConsole(app, config);
   registerJwksRoute(app, signer);
-  registerResourceMetadata(app, config);
+  registerResourceMetadata(app, config, publicUrl);
   await registerBackchannelLogout(app, verifier, revocations, config);
   let mcpEndpoint: { close(): Promise<void> } | undefined;
   await app.register(async (api) => {
@@ -190,7 +192,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
       const address = app.server.address();
       if (address === null || typeof address === 'string') throw new Error('gateway is not listening on TCP');
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return `http://${host}:${address.port}`;
+      const url = `http://${host}:${address.port}`;
+      publicUrl.listeningOn(url);
+      return url;
     },
     close() {
       closing ??= close();

@@ -39,11 +39,13 @@ export const ERROR_CATALOGUE = {
   // Requests (4xxx)
   REQ_4000: { status: 400, retryable: false, message: 'The request is invalid' },
   REQ_4001: { status: 400, retryable: false, message: 'The request body is not valid JSON' },
+  REQ_4002: { status: 400, retryable: false, message: 'The request body is nested too deeply' },
   REQ_4004: { status: 404, retryable: false, message: 'Not found' },
   REQ_4005: { status: 405, retryable: false, message: 'Method not allowed' },
   REQ_4030: { status: 403, retryable: false, message: 'The Host or Origin of this request is not allowed' },
   REQ_4008: { status: 408, retryable: true, message: 'The request took too long to arrive' },
   REQ_4013: { status: 413, retryable: false, message: 'The request body is too large' },
+  REQ_4014: { status: 414, retryable: false, message: 'The request URL or one of its path segments is too long' },
   REQ_4015: { status: 415, retryable: false, message: 'Unsupported content type; send application/json' },
   REQ_4031: { status: 431, retryable: false, message: 'The request headers are too large' },
   RATE_4290: { status: 429, retryable: true, message: 'Too many requests' },

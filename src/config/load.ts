@@ -78,5 +78,11 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
   } catch (error) {
     throw new ConfigError([`${file}: not valid YAML: ${(error as Error).message.split('\n')[0] ?? ''}`]);
   }
-  return parseConfig(raw ?? {}, env);
+  const config = parseConfig(raw ?? {}, env);
+  // A deployment has a public address, and it is not whatever Host header a client sends; only the
+  // embedded demo (no file) derives it from its listen address.
+  if (config.server.publicUrl === undefined) {
+    throw new ConfigError(['server.publicUrl: required in a configuration file (the URL clients reach this gateway at, e.g. https://mcp-gateway.example.com)']);
+  }
+  return config;
 }

@@ -31,9 +31,21 @@ const serverSection = z
   .strictObject({
     host: z.string().default('127.0.0.1').describe('Address to listen on.'),
     port: z.number().int().min(0).max(65535).default(8080).describe('Port to listen on (the PORT environment variable overrides it).'),
-    publicUrl: httpUrl.optional().describe('Public base URL of this gateway: the `iss` of identity assertions, where upstreams fetch its JWKS, and the resource in OAuth metadata. Defaults to http://host:port.'),
+    publicUrl: httpUrl.optional().describe('Public base URL of this gateway: the `iss` of identity assertions, where upstreams fetch its JWKS, and the resource in OAuth metadata and 401 challenges. Required in a configuration file; only the embedded demo derives it from its listen address. Never taken from a request\'s Host header.'),
     trustProxy: z.union([z.boolean(), z.string(), z.array(z.string())]).default(false).describe('false, true, or the proxy addresses/CIDRs trusted for X-Forwarded-For (client IPs drive pre-authentication rate limits).'),
     bodyLimit: positiveInt.default(1_048_576).describe('Largest accepted request body in bytes (larger → 413 REQ_4013).'),
+    maxJsonDepth: positiveInt.max(1_000).default(64).describe('Deepest nesting of arrays and objects accepted in a JSON body (deeper → 400 REQ_4002, checked before parsing).'),
+    timeouts: z
+      .strictObject({
+        headersMs: positiveInt.default(10_000).describe('Time a client has to send the request headers (slower → 408 REQ_4008).'),
+        requestMs: positiveInt.default(30_000).describe('Time a client has to send the whole request, body included (slower → 408 REQ_4008). Responses, SSE streams included, are not bounded by it.'),
+        keepAliveMs: positiveInt.default(65_000).describe('How long an idle keep-alive connection is kept between requests; longer than typical load-balancer idle timeouts, so the balancer closes first.'),
+        idleMs: nonNegativeInt.default(300_000).describe('A connection with no traffic either way for this long is closed (0: never). SSE streams are exempt: heartbeats and the slow-reader cut-off govern them.'),
+      })
+      .prefault({})
+      .refine((timeouts) => timeouts.headersMs <= timeouts.requestMs, { message: 'headersMs must not exceed requestMs', path: ['headersMs'] })
+      // A shorter idle timeout would drop a slow client silently before it could be told 408.
+      .refine((timeouts) => timeouts.idleMs === 0 || timeouts.idleMs > timeouts.requestMs, { message: 'idleMs must be 0 or longer than requestMs', path: ['idleMs'] }),
     cors: z.strictObject({ origins: z.array(z.string()).default([]).describe('Browser origins allowed to call the API (none by default).') }).prefault({}),
     allowedHosts: z
       .array(z.string().min(1))
@@ -254,7 +266,7 @@ const limitsSection = z
       { name: 'default', roles: [], queriesPerHour: 100, requestsPerMinute: 300, tokensPerDay: 500_000 },
     ])
       .describe('Rate-limit tiers, most generous first: a user gets the first tier one of whose roles they hold, else the default tier (no roles).'),
-    anonymousRequestsPerMinute: positiveInt.default(120).describe('Failed authentications per client IP per minute before the IP is refused.'),
+    anonymousRequestsPerMinute: positiveInt.default(120).describe('Failed authentications per client IP per minute; past it, further failures from that IP get 429 instead of 401. Valid tokens are never refused by it.'),
     maxToolResultBytes: positiveInt.default(16_384).describe('Tool results larger than this are truncated before the model sees them.'),
     maxIterations: positiveInt.max(50).default(8).describe('Maximum model turns in one run.'),
     runDeadlineMs: positiveInt.default(180_000).describe('Deadline of one run.'),

@@ -11,6 +11,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { tierFor } from '../policy/rate-tier.js';
+import type { PublicUrl } from './public-url.js';
 import type { RateLimits } from './rate-limit.js';
 
 declare module 'fastify' {
@@ -27,6 +28,7 @@ export interface AuthContext {
   rateLimits: RateLimits;
   metrics: Metrics;
   config: GatewayConfig;
+  publicUrl: PublicUrl;
 }
 
 /** The identity of an authenticated request; routes behind the auth hook can rely on it. */
@@ -54,9 +56,7 @@ async function authenticate(request: FastifyRequest, context: AuthContext): Prom
 /** Where clients (MCP clients in particular) discover which authorization server issues our tokens (RFC 9728). */
 export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 
-export function publicBaseUrl(request: FastifyRequest, config: GatewayConfig): string {
-  return config.server.publicUrl ?? `${request.protocol}://${request.host}`;
-}
+
 
 /**
  * The protected resource a request path belongs to: the MCP endpoint (`/mcp`) is a resource of its
@@ -71,7 +71,7 @@ export function protectedResourcePath(url: string): '' | '/mcp' {
 /** RFC 6750 challenge, with the RFC 9728 pointer MCP clients follow to find the identity provider. */
 function challenge(request: FastifyRequest, context: AuthContext, error: GatewayError): string {
   const resourcePath = protectedResourcePath(request.url);
-  const parts = [`Bearer realm="mcp-gateway"`, `resource_metadata="${publicBaseUrl(request, context.config)}${PROTECTED_RESOURCE_METADATA_PATH}${resourcePath}"`];
+  const parts = [`Bearer realm="mcp-gateway"`, `resource_metadata="${context.publicUrl.base}${PROTECTED_RESOURCE_METADATA_PATH}${resourcePath}"`];
   // The MCP authorization spec has clients request the scopes the challenge names.
   if (resourcePath !== '' && context.config.auth.scopes.length > 0) parts.push(`scope="${context.config.auth.scopes.join(' ')}"`);
   if (error.code !== 'AUTH_1001') parts.push(`error="invalid_token"`, `error_description="${error.message.replace(/"/g, "'")}"`);
@@ -80,7 +80,6 @@ function challenge(request: FastifyRequest, context: AuthContext, error: Gateway
 
 export function authHook(context: AuthContext) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    await context.rateLimits.checkAnonymous(request.ip);
     let identity: Identity;
     try {
       identity = await authenticate(request, context);
@@ -88,6 +87,9 @@ export function authHook(context: AuthContext) {
       const code = error instanceof GatewayError ? error.code : 'GATEWAY_9000';
       context.metrics.authValidations.inc({ result: code });
       if (error instanceof GatewayError && error.status === 401) {
+        // The per-IP limit counts failed authentications only, and is checked only after one: many
+        // people share an IP (a NAT, a proxy without trustProxy), so a valid token is never refused
+        // for what others behind the same address sent.
         await context.rateLimits.recordAnonymousFailure(request.ip);
         throw new GatewayError(error.code, {
           message: error.message,

@@ -9,10 +9,13 @@ import type { GatewayConfig } from '../config/schema.js';
 import { loggerOptions } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { traceRequests } from '../ops/tracing.js';
-import { clientErrorHandler, installErrorHandling } from './error-handler.js';
+import { GatewayError } from '../errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './error-handler.js';
+import { nestsDeeperThan } from './json-depth.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
 export async function createEdge(config: GatewayConfig, metrics: Metrics): Promise<FastifyInstance> {
+  const { timeouts } = config.server;
   const app = Fastify({
     logger: loggerOptions(config.logging),
     bodyLimit: config.server.bodyLimit,
@@ -20,10 +23,20 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
     genReqId: requestIdFor,
     // One access-log line per request (below) instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
-    // Longer than typical load-balancer idle timeouts, so the balancer closes first; SSE streams are ended by shutdown.
-    keepAliveTimeout: 65_000,
+    // Slow clients (slowloris headers, trickled bodies) are cut off with 408 REQ_4008 by Node's own
+    // timers; responses are not bounded by them, and SSE streams opt out of the idle timeout.
+    keepAliveTimeout: timeouts.keepAliveMs,
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      // Node checks the two timeouts above on this interval (30 s by default, too coarse for them).
+      connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(timeouts.headersMs / 4))),
+    },
     return503OnClosing: true,
     clientErrorHandler,
+    // Router failures (malformed percent-encoding, over-long path parameters) get the catalogue's shape too.
+    frameworkErrors,
     // Bad input is refused, never silently repaired: no dropping unknown fields, no type coercion.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
   });
@@ -32,6 +45,18 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
   // The API speaks JSON only; Fastify's built-in text/plain parser would let a plain-text body reach
   // JSON routes (and fail as a schema violation) instead of being refused as 415.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies are checked for nesting depth, without recursion, before Fastify's own parser
+  // (secure-json-parse, refusing __proto__ and constructor poisoning) sees them.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (nestsDeeperThan(text, config.server.maxJsonDepth)) {
+      done(new GatewayError('REQ_4002', { details: { maxDepth: config.server.maxJsonDepth } }), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
   await app.register(helmet, {
     // The API serves JSON and SSE; the console's CSP allows only its own scripts.
     // No upgrade-insecure-requests: behind TLS it is moot, and on plain HTTP (a lab, a private network) it would break the console.

@@ -34,7 +34,8 @@ function classify(error: FastifyError): GatewayError {
   // secure-json-parse raises a plain SyntaxError with statusCode 400 for malformed JSON.
   if (error instanceof SyntaxError && error.statusCode === 400) return new GatewayError('REQ_4001', { cause: error });
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    return new GatewayError('REQ_4000', { message: error.message, cause: error });
+    // Fastify's messages may quote the request (a URL, a header); only its code goes back.
+    return new GatewayError('REQ_4000', { details: error.code === undefined ? undefined : { reason: error.code }, cause: error });
   }
   return toGatewayError(error);
 }
@@ -47,6 +48,8 @@ function isOutage(error: GatewayError): boolean {
 export function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
   return reply
     .status(error.status)
+    // Set here too: router failures are answered before the onRequest hook that sets it.
+    .header(REQUEST_ID_HEADER, reply.request.id)
     .headers(error.headers)
     .type('application/json; charset=utf-8')
     .send({ error: error.toObject(reply.request.id) });
@@ -63,6 +66,19 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(reply, gatewayError);
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, new GatewayError('REQ_4004')));
+}
+
+/** Fastify's router errors → ours; the URL they concern is logged, never echoed. */
+const ROUTER_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_BAD_URL: 'REQ_4000',
+  FST_ERR_MAX_PARAM_LENGTH: 'REQ_4014',
+};
+
+/** Fastify's `frameworkErrors`: failures before routing (bad percent-encoding, over-long path parameters). */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const gatewayError = new GatewayError(ROUTER_CODES[error.code] ?? 'REQ_4000', { details: { reason: error.code } });
+  request.log.info({ code: gatewayError.code, reason: error.code }, 'unroutable request refused');
+  void sendError(reply, gatewayError);
 }
 
 /** Node's own HTTP parser errors (oversized headers, garbled requests, timeouts) → the codes Fastify never sees. */

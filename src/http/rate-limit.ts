@@ -57,17 +57,19 @@ export class RateLimits {
     this.stopWatch();
   }
 
-  /** Refuses an IP that has failed authentication too often, before any token work is done. */
-  async checkAnonymous(ip: string): Promise<void> {
-    const state = await this.anonymous.get(ip).catch(() => null);
-    if (state !== null && state.consumedPoints >= this.config.anonymousRequestsPerMinute) {
-      throw this.refusal({ limit: this.config.anonymousRequestsPerMinute, remaining: 0, resetSec: Math.ceil(state.msBeforeNext / 1000) }, 'anonymous', 'none');
-    }
-  }
-
-  /** Counts a failed authentication against the client IP. */
+  /**
+   * Counts a failed authentication against the client IP; past `anonymousRequestsPerMinute` failures
+   * a minute the IP's further failures are answered 429 (RATE_4290) instead of 401, telling a client
+   * that hammers with bad tokens to back off. Successful authentications are never counted or refused.
+   */
   async recordAnonymousFailure(ip: string): Promise<void> {
-    await this.anonymous.consume(ip).catch(() => undefined);
+    try {
+      await this.anonymous.consume(ip);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) return; // the store failing must not turn a 401 into a 500
+      const limit = this.config.anonymousRequestsPerMinute;
+      throw this.refusal({ limit, remaining: 0, resetSec: Math.ceil(rejection.msBeforeNext / 1000) }, 'anonymous', 'none');
+    }
   }
 
   /** Consumes one point of the user's tier limit; sets RateLimit-* headers, or throws RATE_4290 / CLAUDE-style refusals. */

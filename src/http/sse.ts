@@ -40,6 +40,9 @@ export class SseStream {
       connection: 'keep-alive',
     });
     raw.socket?.setNoDelay(true);
+    // The edge's idle timeout (server.timeouts.idleMs) is not for streams: a paused run may be quiet
+    // for longer than it, and heartbeats and the slow-reader cut-off already govern a stream's life.
+    raw.socket?.setTimeout(0);
     raw.write(`retry: ${config.retryMs}\n\n`);
     this.heartbeat = setInterval(() => this.write(': ping\n\n'), config.heartbeatMs);
     raw.once('close', () => this.end('client'));

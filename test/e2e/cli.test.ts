@@ -57,6 +57,7 @@ describe('check-config', () => {
     await writeFile(
       file,
       [
+        'server: { publicUrl: https://mcp-gateway.example.com }',
         'auth:',
         '  issuers: [https://keycloak.example.com/realms/acme]',
         '  jwksUri: https://keycloak.example.com/realms/acme/protocol/openid-connect/certs',

@@ -149,6 +149,7 @@ describe('loadConfigFile', () => {
     const path = await file(
       'good.yaml',
       [
+        'server: { publicUrl: "https://mcp-gateway.example.com/" }',
         'auth:',
         '  issuers: [https://id.example.com/realms/acme]',
         '  jwksUri: https://id.example.com/realms/acme/certs',
@@ -163,6 +164,14 @@ describe('loadConfigFile', () => {
     );
     const config = await loadConfigFile(path, { HR_URL: 'http://127.0.0.1:7001/mcp' });
     expect(config.servers.hr).toMatchObject({ url: 'http://127.0.0.1:7001/mcp', roles: ['employee', 'hr-read'], tools: { delete_employee: { roles: ['hr-write'], confirm: true } } });
+  });
+
+  it('refuses a file without server.publicUrl: the gateway must not derive its public URL from a Host header', async () => {
+    const path = await file(
+      'no-public-url.yaml',
+      ['auth: { issuers: [https://id.example.com/realms/acme], jwksUri: https://id.example.com/certs, clientId: mcp-gateway }', 'servers:', '  hr: { url: "http://127.0.0.1:7001/mcp", roles: [employee] }'].join('\n'),
+    );
+    await expect(loadConfigFile(path, {})).rejects.toMatchObject({ problems: [expect.stringMatching(/^server\.publicUrl: required in a configuration file/)] });
   });
 
   it('reports schema problems with their paths', async () => {

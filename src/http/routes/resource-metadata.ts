@@ -5,24 +5,25 @@
  * (`/.well-known/oauth-protected-resource/mcp`, whose `resource` is the `/mcp` URL, as RFC 9728 §3.1
  * derives the well-known URL from the resource's path and §3.3 makes clients check the match).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from '../../config/schema.js';
-import { PROTECTED_RESOURCE_METADATA_PATH, protectedResourcePath, publicBaseUrl } from '../authenticate.js';
+import { PROTECTED_RESOURCE_METADATA_PATH, protectedResourcePath } from '../authenticate.js';
+import type { PublicUrl } from '../public-url.js';
 
 /** Only public issuers are published; internal split-horizon URLs would be unreachable for clients. */
 export function advertisedIssuers(config: GatewayConfig): string[] {
   return config.auth.publicIssuers ?? config.auth.issuers.slice(0, 1);
 }
 
-export function registerResourceMetadata(app: FastifyInstance, config: GatewayConfig): void {
-  const document = (request: FastifyRequest, resourcePath: string) => ({
-    resource: `${publicBaseUrl(request, config)}${resourcePath}`,
+export function registerResourceMetadata(app: FastifyInstance, config: GatewayConfig, publicUrl: PublicUrl): void {
+  const document = (resourcePath: string) => ({
+    resource: `${publicUrl.base}${resourcePath}`,
     authorization_servers: advertisedIssuers(config),
     scopes_supported: config.auth.scopes,
     bearer_methods_supported: ['header'],
     resource_name: resourcePath === '' ? 'MCP Gateway' : 'MCP Gateway (MCP endpoint)',
   });
-  app.get(PROTECTED_RESOURCE_METADATA_PATH, { schema: { hide: true } }, async (request) => document(request, ''));
+  app.get(PROTECTED_RESOURCE_METADATA_PATH, { schema: { hide: true } }, async () => document(''));
   const mcp = protectedResourcePath('/mcp');
-  app.get(`${PROTECTED_RESOURCE_METADATA_PATH}${mcp}`, { schema: { hide: true } }, async (request) => document(request, mcp));
+  app.get(`${PROTECTED_RESOURCE_METADATA_PATH}${mcp}`, { schema: { hide: true } }, async () => document(mcp));
 }
