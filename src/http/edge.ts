@@ -55,7 +55,8 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
       done(new GatewayError('REQ_4002', { details: { maxDepth: config.server.maxJsonDepth } }), undefined);
       return;
     }
-    parseJson(request, text, done);
+    // Callback style: the parser reports through `done`, its return value carries nothing.
+    void parseJson(request, text, done);
   });
   await app.register(helmet, {
     // The API serves JSON and SSE; the console's CSP allows only its own scripts.
