@@ -356,7 +356,7 @@ describe('a reader that never reads', () => {
     expect(response.statusCode).toBe(200);
     const runId = response.headers['x-run-id'] as string;
 
-    await waitFor(async () => (await metricValue(tight.gateway.metrics.sseAborted, { reason: 'slow' })) > slowBefore, { timeoutMs: 15_000, what: 'the slow reader to be cut off' });
+    await waitFor(async () => (await metricValue(tight.gateway.metrics.sseAborted, { reason: 'slow' })) > slowBefore, { timeoutMs: 45_000, what: 'the slow reader to be cut off' });
     // The gateway dropped the connection: once the client reads again, it finds it closed, short of `done`.
     let received = '';
     response.on('data', (chunk: Buffer) => void (received += chunk.toString('utf8')));
@@ -365,7 +365,7 @@ describe('a reader that never reads', () => {
     response.resume();
     await closed;
     expect(received).not.toContain('event: done');
-    await waitFor(async () => (await runLog(tight.gateway, runId)).at(-1)?.type === 'done', { timeoutMs: 15_000, what: 'the run to finish' });
+    await waitFor(async () => (await runLog(tight.gateway, runId)).at(-1)?.type === 'done', { timeoutMs: 45_000, what: 'the run to finish' });
     const log = await runLog(tight.gateway, runId);
     expect(log.at(-1)?.data).toEqual({ status: 'completed', stopReason: 'end_turn' });
     const call = log.find((event) => event.type === 'tool_call');
@@ -376,5 +376,6 @@ describe('a reader that never reads', () => {
     expect(all.map((frame) => frame.id)).toEqual(log.map((event) => event.id));
     expect(all.find((frame) => frame.event === 'tool_call')?.data.arguments.employeeId).toHaveLength(payload.length);
     await waitFor(() => tight.gateway.sse.size === 0 && tight.gateway.runs.activeCount === 0, { what: 'streams and runs to close' });
-  });
+    // Building and pushing a 6 MB event is CPU-bound: on a busy 2-core machine it takes far longer than the default.
+  }, 120_000);
 });
