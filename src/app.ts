@@ -104,7 +104,9 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
       role: 'upstream',
       check() {
         const status = tools.serverStatus(server);
-        return { state: status.ok ? 'up' : 'down', ...(status.detail === undefined ? {} : { detail: status.detail }) };
+        // Never tried yet (start-up) is `degraded`, not `down`: see the matrix in ops/health.ts.
+        const state = status.ok ? 'up' : status.connecting === true ? 'degraded' : 'down';
+        return { state, ...(status.detail === undefined ? {} : { detail: status.detail }) };
       },
     });
   }

@@ -9,6 +9,7 @@
  * | store down (fail-open, or fail-closed with the mirror fresh)     | degraded    |
  * | identity provider down while its keys are cached                 | degraded    |
  * | every upstream down; the model API refusing                     | degraded    |
+ * | an upstream not connected yet (start-up: `degraded` state)       | degraded    |
  * | store and identity provider both down                            | unhealthy   |
  * | no usable signing keys (never fetched, or cached beyond the max) | unhealthy   |
  * | revocation mirror stale under fail-closed (requests are refused) | unhealthy   |
@@ -90,6 +91,8 @@ export function verdict(checks: ReadonlyArray<{ name: string; role: DependencyRo
   if (idpDegraded) degraded.push('identity provider unreachable: serving with cached signing keys');
   if (anyIn('revocations', 'degraded') && !storeDown) degraded.push('revocation mirror stale');
   if (upstreams.length > 0 && upstreamsDown.length === upstreams.length) degraded.push('every upstream MCP server is down');
+  // Start-up: `healthy` only once every upstream has been tried, so a fresh replica is not reported ready too early.
+  else if (anyIn('upstream', 'degraded')) degraded.push('upstream MCP servers still connecting');
   if (anyIn('model', 'down') || anyIn('model', 'degraded')) degraded.push('model API unavailable');
   return degraded.length > 0 ? { status: 'degraded', reasons: degraded } : { status: 'healthy', reasons: [] };
 }

@@ -90,7 +90,7 @@ export class ToolService {
     await Promise.all([...this.servers.values()].map((server) => server.close()));
   }
 
-  serverStatus(name: string): { ok: boolean; detail?: string } {
+  serverStatus(name: string): { ok: boolean; detail?: string; connecting?: boolean } {
     return this.servers.get(name)?.status() ?? { ok: false, detail: 'not configured' };
   }
 

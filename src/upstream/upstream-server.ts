@@ -70,12 +70,12 @@ export class UpstreamServer {
   }
 
   /** Reachability for readiness (a soft dependency): the last exchange worked and the breaker is closed. */
-  status(): { ok: boolean; detail?: string } {
+  status(): { ok: boolean; detail?: string; connecting?: boolean } {
     if (this.resilience.isOpen) return { ok: false, detail: 'circuit open' };
     const supervised = this.supervisor?.problem();
     if (supervised !== undefined) return { ok: false, detail: supervised };
     if (this.lastError !== undefined) return { ok: false, detail: this.lastError };
-    return { ok: this.client !== undefined, detail: this.client === undefined ? 'not connected yet' : undefined };
+    return this.client !== undefined ? { ok: true } : { ok: false, detail: 'not connected yet', connecting: true };
   }
 
   async listTools(caller: Caller, signal?: AbortSignal): Promise<Tool[]> {

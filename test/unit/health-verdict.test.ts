@@ -22,6 +22,8 @@ describe('verdict', () => {
     ['store and identity provider both down', { store: 'down', issuer: 'degraded' }, 'unhealthy'],
     ['everything down', { store: 'down', issuer: 'degraded', revocations: 'degraded', model: 'down', hr: 'down', finance: 'down' }, 'unhealthy'],
     ['model refusing', { model: 'down' }, 'degraded'],
+    ['an upstream still connecting at start-up', { hr: 'degraded' }, 'degraded'],
+    ['one upstream connecting, the other down', { hr: 'degraded', finance: 'down' }, 'degraded'],
   ])('%s → %s', (_name, states, expected) => {
     const result = verdict(checks(states));
     expect(result.status).toBe(expected);
