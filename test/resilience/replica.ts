@@ -28,10 +28,11 @@ export async function startReplica(config: GatewayConfig): Promise<Replica> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'mcpgw-replica-'));
   const file = join(dir, 'gateway.json');
-  await writeFile(file, JSON.stringify({ ...config, server: { ...config.server, port }, logging: { level: process.env.TEST_LOG_LEVEL ?? 'warn', pretty: false } }));
+  const url = `http://127.0.0.1:${port}`;
+  // A configuration file must name its public URL; each replica is reached at its own.
+  await writeFile(file, JSON.stringify({ ...config, server: { ...config.server, port, publicUrl: config.server.publicUrl ?? url }, logging: { level: process.env.TEST_LOG_LEVEL ?? 'warn', pretty: false } }));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 45_000;
   for (;;) {
     const live = await fetch(`${url}/health/live`).then((response) => response.ok, () => false);
