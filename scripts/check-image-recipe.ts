@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
+import { freePort } from '../test/helpers/ports.js';
 import { copySpec, envPairs, execForm, healthcheckCommand, parseDockerfile, substitute } from './image-recipe.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -127,16 +128,6 @@ async function startJwksStub(): Promise<{ server: Server; url: string }> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
