@@ -4,7 +4,7 @@
  * cooldown), with an algorithm allow-list, Keycloak's claims, and checks that an ID token or a logout
  * token never passes as an access token.
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { DependencyStatus } from '../ops/health.js';
@@ -50,6 +50,20 @@ function accessTokenProblem(headerType: unknown, payload: JWTPayload, requireRfc
     if (marker !== undefined) return `an ID token, not an access token (${marker} present)`;
   }
   return undefined;
+}
+
+/**
+ * The token's `iss` before any key lookup: a token of another issuer can never verify against our
+ * keys, so it must not cost a JWKS fetch nor be told to retry (503) while a refetch cools down.
+ */
+function foreignIssuerProblem(token: string, issuers: readonly string[]): string | undefined {
+  let iss: unknown;
+  try {
+    iss = decodeJwt(token).iss;
+  } catch {
+    return 'malformed token';
+  }
+  return typeof iss === 'string' && issuers.includes(iss) ? undefined : 'claim iss unexpected';
 }
 
 export class TokenVerifier {
@@ -122,6 +136,8 @@ export class TokenVerifier {
     let payload: JWTPayload;
     let headerType: unknown;
     let kid: string | undefined;
+    const foreign = foreignIssuerProblem(token, this.config.issuers);
+    if (foreign !== undefined) throw invalid(foreign);
     try {
       const result = await jwtVerify(token, this.keys.resolve, {
         issuer: this.config.issuers,
@@ -151,6 +167,8 @@ export class TokenVerifier {
   /** Verifies an OIDC Back-Channel Logout 1.0 logout token; returns the session and/or subject to revoke. */
   async verifyLogoutToken(token: string): Promise<{ sid?: string; sub?: string; exp: number }> {
     let payload: JWTPayload;
+    const foreign = foreignIssuerProblem(token, this.config.issuers);
+    if (foreign !== undefined) throw new GatewayError('AUTH_1007', { details: { reason: foreign } });
     try {
       ({ payload } = await jwtVerify(token, this.keys.resolve, {
         issuer: this.config.issuers,

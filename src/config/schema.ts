@@ -72,7 +72,7 @@ const authSection = z.strictObject({
   clockToleranceSec: nonNegativeInt.max(300).default(30).describe('Clock skew allowed on exp/nbf.'),
   jwksRefreshIntervalMs: positiveInt.min(1_000).max(3_600_000).default(60_000).describe('How often the JWKS is re-read in the background: a key the identity provider withdraws stops counting within this plus jwksTimeoutMs.'),
   jwksMaxStaleMs: positiveInt.default(21_600_000).describe('While the identity provider is unreachable, cached keys keep verifying tokens for at most this long after the last good fetch (then 503 AUTH_1006, readiness unhealthy).'),
-  jwksCooldownMs: nonNegativeInt.max(60_000).default(5_000).describe('Minimum time between two JWKS fetches caused by tokens with an unknown `kid`; such tokens arriving meanwhile get a retryable 503 AUTH_1008.'),
+  jwksCooldownMs: nonNegativeInt.max(60_000).default(5_000).describe('Minimum time between two JWKS fetches caused by tokens with an unknown `kid`; such tokens arriving meanwhile get a retryable 503 AUTH_1008. Must be shorter than jwksRefreshIntervalMs.'),
   jwksTimeoutMs: positiveInt.default(5_000).describe('Timeout of one JWKS fetch.'),
   requireRfc9068AccessTokens: z.boolean().default(false).describe('Accept only tokens whose header `typ` is `at+jwt` (RFC 9068); turn on when the identity provider marks its access tokens so (Keycloak: a client setting).'),
   adminRole: roleName.default('gateway-admin').describe('The role allowed to use admin routes (revocations, tool pinning).'),
@@ -96,6 +96,10 @@ const authSection = z.strictObject({
 }).superRefine((auth, ctx) => {
   for (const [index, issuer] of (auth.publicIssuers ?? []).entries()) {
     if (!auth.issuers.includes(issuer)) ctx.addIssue({ code: 'custom', message: 'must be one of auth.issuers', path: ['publicIssuers', index] });
+  }
+  // Every background refresh starts a cooldown: were it as long as the interval, an unknown kid would get 503 forever, never 401.
+  if (auth.jwksCooldownMs >= auth.jwksRefreshIntervalMs) {
+    ctx.addIssue({ code: 'custom', message: 'must be shorter than auth.jwksRefreshIntervalMs', path: ['jwksCooldownMs'] });
   }
 });
 

@@ -56,7 +56,7 @@ async function gatewayWith(deps: Deps): Promise<RunningGateway> {
   const servers = deps.ownServers;
   const overrides: ConfigOverrides = {
     // Background work (key refresh, catalogue refresh, mirror resync) is what notices an outage.
-    auth: { jwksRefreshIntervalMs: 1_000, ...(deps.ownIssuer === undefined ? {} : { issuers: [deps.ownIssuer.issuerUrl], jwksUri: deps.ownIssuer.jwksUri }) },
+    auth: { jwksRefreshIntervalMs: 1_000, jwksCooldownMs: 500, ...(deps.ownIssuer === undefined ? {} : { issuers: [deps.ownIssuer.issuerUrl], jwksUri: deps.ownIssuer.jwksUri }) },
     upstream: { retry: { attempts: 1 }, connectTimeoutMs: 1_000, catalogueRefreshMs: 500 },
     revocation: { resyncIntervalMs: 200 },
     ...(deps.redisStore === true ? { store: { driver: 'redis', url: redis.url, keyPrefix: uniquePrefix('health') } } : {}),

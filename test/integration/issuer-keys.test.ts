@@ -88,12 +88,12 @@ async function gatewayFor(issuer: DevIssuer, jwksUri: string, auth: ConfigOverri
 let forgingKey: Promise<Awaited<ReturnType<typeof generateKeyPair>>['privateKey']> | undefined;
 
 /** A token signed by a key the issuer never published (one key for all: RSA key generation is slow). */
-async function forged(kid: string): Promise<string> {
+async function forged(kid: string, issuer = stack.issuer.issuerUrl): Promise<string> {
   forgingKey ??= generateKeyPair('RS256').then((pair) => pair.privateKey);
   const privateKey = await forgingKey;
   return new SignJWT({ sub: 'mallory', azp: 'mcp-gateway', typ: 'Bearer' })
     .setProtectedHeader({ alg: 'RS256', kid })
-    .setIssuer(stack.issuer.issuerUrl)
+    .setIssuer(issuer)
     .setExpirationTime('5m')
     .sign(privateKey);
 }
@@ -104,7 +104,7 @@ const readiness = async (gateway: RunningGateway) => (await api(`${gateway.url}/
 describe('unknown kids', () => {
   it('cause at most one fetch per cooldown however many arrive; meanwhile they get a retryable 503 AUTH_1008', async () => {
     const relay = await jwksRelay(stack.issuer);
-    const gateway = await startGateway(testConfig(stack, { auth: { jwksUri: relay.url, jwksCooldownMs: 60_000 } }));
+    const gateway = await startGateway(testConfig(stack, { auth: { jwksUri: relay.url, jwksRefreshIntervalMs: 300_000, jwksCooldownMs: 60_000 } }));
     cleanup.push(() => gateway.close());
     const valid = await stack.issuer.tokenFor('alice.chen');
     expect((await me(gateway, valid)).status).toBe(200);
@@ -128,12 +128,29 @@ describe('unknown kids', () => {
     expect((await readiness(gateway)).status).toBe('healthy');
   });
 
+  it("another issuer's tokens are refused at once (401, never a retryable 503) and cost no fetch, even within a cooldown", async () => {
+    const relay = await jwksRelay(stack.issuer);
+    const gateway = await startGateway(testConfig(stack, { auth: { jwksUri: relay.url, jwksRefreshIntervalMs: 300_000, jwksCooldownMs: 60_000 } }));
+    cleanup.push(() => gateway.close());
+    expect((await me(gateway, await stack.issuer.tokenFor('alice.chen'))).status).toBe(200);
+    // Spend the fetch the cooldown allows, so an unknown kid of our issuer would now get 503.
+    await me(gateway, await forged('junk'));
+    expect((await me(gateway, await forged('junk-2'))).status).toBe(503);
+    const baseline = relay.fetches();
+    for (const kid of ['other-realm-key', 'another']) {
+      const response = await me(gateway, await forged(kid, 'http://127.0.0.1:1/realms/master'));
+      expect(response.status).toBe(401);
+      expect(response.body.error).toMatchObject({ code: 'AUTH_1002', details: { reason: 'claim iss unexpected' } });
+    }
+    expect(relay.fetches()).toBe(baseline);
+  });
+
   it('a junk kid holds up a real key rotation for at most the cooldown', async () => {
     const issuer = await ownIssuer();
     const gateway = await gatewayFor(issuer, issuer.jwksUri, { jwksCooldownMs: 2_000 });
     expect((await me(gateway, await issuer.tokenFor('alice.chen'))).status).toBe(200);
     // Junk first: it spends the fetch the cooldown allows.
-    await me(gateway, await forged('junk'));
+    await me(gateway, await forged('junk', issuer.issuerUrl));
     await issuer.rotateKey();
     const rotated = await issuer.tokenFor('alice.chen');
     const first = await me(gateway, rotated);
@@ -182,7 +199,7 @@ describe('identity provider outage', () => {
     // Tokens the gateway has never seen, signed with a cached key, still verify.
     for (const user of ['bob.martinez', 'carol.nguyen']) expect((await me(gateway, await issuer.tokenFor(user))).status).toBe(200);
 
-    const junk = await me(gateway, await forged('made-up-during-outage'));
+    const junk = await me(gateway, await forged('made-up-during-outage', issuer.issuerUrl));
     expect(junk.status).toBe(503);
     expect(['AUTH_1006', 'AUTH_1008']).toContain(junk.body.error.code);
     expect(junk.body.error.retryable).toBe(true);
@@ -198,7 +215,7 @@ describe('identity provider outage', () => {
   it('beyond jwksMaxStaleMs cached keys stop counting: 503 AUTH_1006 and readiness unhealthy, until the provider answers', async () => {
     const issuer = await ownIssuer();
     const relay = await jwksRelay(issuer);
-    const gateway = await gatewayFor(issuer, relay.url, { jwksRefreshIntervalMs: 1_000, jwksMaxStaleMs: 3_000 });
+    const gateway = await gatewayFor(issuer, relay.url, { jwksRefreshIntervalMs: 1_000, jwksCooldownMs: 500, jwksMaxStaleMs: 3_000 });
     expect((await me(gateway, await issuer.tokenFor('alice.chen'))).status).toBe(200);
     await relay.stop();
     await waitFor(async () => (await readiness(gateway)).status === 'unhealthy', { timeoutMs: 20_000, what: 'the cached keys to expire' });
@@ -215,7 +232,7 @@ describe('identity provider outage', () => {
     const issuer = await ownIssuer();
     const relay = await jwksRelay(issuer);
     await relay.stop();
-    const gateway = await gatewayFor(issuer, relay.url, { jwksRefreshIntervalMs: 1_000 });
+    const gateway = await gatewayFor(issuer, relay.url, { jwksRefreshIntervalMs: 1_000, jwksCooldownMs: 500 });
     expect((await api(`${gateway.url}/health/live`)).status).toBe(200);
     const down = await api(`${gateway.url}/health/ready`);
     expect(down.status).toBe(503);

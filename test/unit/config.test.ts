@@ -30,6 +30,7 @@ describe('parseConfig refuses broken configs with precise messages', () => {
     ['a server URL that is not a URL', (c) => void (c.servers = { hr: { url: 'hr-server', roles: ['employee'] } }), ['servers.hr.url: must be an http(s) URL']],
     ['missing auth', (c) => void delete c.auth, ['auth: Invalid input: expected object, received undefined']],
     ['auth without issuers', (c) => void (c.auth = { ...(c.auth as object), issuers: [] }), ['auth.issuers: must list at least one issuer']],
+    ['a JWKS cooldown as long as the refresh interval', (c) => void (c.auth = { ...(c.auth as object), jwksRefreshIntervalMs: 5_000, jwksCooldownMs: 5_000 }), ['auth.jwksCooldownMs: must be shorter than auth.jwksRefreshIntervalMs']],
     ['a public issuer that is not an accepted issuer', (c) => void (c.auth = { ...(c.auth as object), publicIssuers: ['https://other.example.com/realms/acme'] }), ['auth.publicIssuers.0: must be one of auth.issuers']],
     ['a scope with a space in it', (c) => void (c.auth = { ...(c.auth as object), scopes: ['openid profile'] }), ['auth.scopes.0: must be an OAuth scope token']],
     ['a misspelt back-channel logout key', (c) => void (c.auth = { ...(c.auth as object), backchannelLogout: { trustedClient: ['mcp-console'] } }), ['auth.backchannelLogout.trustedClient: unknown key']],
