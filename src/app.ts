@@ -25,6 +25,7 @@ import { SseRegistry } from './http/sse.js';
 import { AnthropicProvider } from './llm/anthropic-provider.js';
 import { AgentLoop } from './runs/agent-loop.js';
 import { Confirmations } from './gate/confirmations.js';
+import { ConfirmationPreviews } from './gate/confirmation-preview.js';
 import { ToolGate } from './gate/tool-gate.js';
 import { Conversations } from './runs/conversations.js';
 import { RunJournals } from './runs/run-journal.js';
@@ -111,7 +112,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     });
   }
   const confirmations = new Confirmations(store, config.confirmations.ttlMs, metrics, audit, app.log);
-  const gate = new ToolGate(tools, confirmations);
+  const gate = new ToolGate(tools, confirmations, new ConfirmationPreviews(config.servers, config.confirmations.previewTimeoutMs, app.log));
 
   const model = new AnthropicProvider(config.llm);
   // A rejected API key degrades the instance (direct tool calls still work) and shows before any query fails.

@@ -13,6 +13,8 @@ export interface DemoEndpoints {
   simulatedModelUrl: string | undefined;
 }
 
+const employeePreview = { tool: 'get_employee', arguments: { employeeId: '{{employeeId}}' } };
+
 export function demoConfig(endpoints: DemoEndpoints, env: NodeJS.ProcessEnv = process.env): GatewayConfigInput {
   const port = env.PORT === undefined ? 8080 : Number(env.PORT);
   return {
@@ -28,7 +30,11 @@ export function demoConfig(endpoints: DemoEndpoints, env: NodeJS.ProcessEnv = pr
         description: 'People directory: employees, org chart, salaries',
         // Everyone with `employee` reaches hr; the server itself limits them to their own record and reports.
         roles: ['employee', 'hr-read', 'hr-write', 'executive'],
-        tools: { delete_employee: { roles: ['hr-write', 'executive'] }, update_salary: { roles: ['hr-write', 'executive'] } },
+        tools: {
+          // Confirmations name the employee behind the id, read with get_employee as the person asking.
+          delete_employee: { roles: ['hr-write', 'executive'], preview: { ...employeePreview, text: '{{name}} — {{title}}, {{department}} ({{location}})' } },
+          update_salary: { roles: ['hr-write', 'executive'], preview: { ...employeePreview, text: '{{name}} — {{title}}, {{department}}; current salary {{salary}} USD' } },
+        },
       },
       finance: {
         url: endpoints.servers.finance,

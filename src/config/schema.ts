@@ -137,10 +137,48 @@ const storeSection = z
     if (modes !== 1) ctx.addIssue({ code: 'custom', message: 'set exactly one of url, sentinel or cluster', path: ['driver'] });
   });
 
+/** `{{name}}`: a placeholder in a confirmation preview (an argument, or a field of the preview's result). */
+export const PREVIEW_PLACEHOLDER = /\{\{([A-Za-z0-9_-]+)\}\}/g;
+/** A preview argument that is a placeholder as a whole: `{{name}}` takes the confirmed call's argument `name`. */
+export const PREVIEW_ARGUMENT = /^\{\{([A-Za-z0-9_-]+)\}\}$/;
+
+/**
+ * What a confirmation of this tool refers to, read before the person decides: another, read-only tool
+ * of the same server, called with the caller's identity. Placeholders are whole values (not
+ * interpolated into strings) so an id reaches the preview tool unchanged, with its JSON type.
+ */
+const confirmationPreview = z
+  .strictObject({
+    tool: z.string().min(1).describe('A read-only tool of the same server (annotated readOnlyHint) the caller may call without confirmation; otherwise no preview is shown.'),
+    arguments: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('Its arguments: a value "{{name}}" is the confirmed call\'s argument `name`, as is; any other value is passed unchanged. A named argument missing from the call means no preview.'),
+    text: z
+      .string()
+      .min(1)
+      .max(500)
+      .optional()
+      .describe("What the card shows: {{field}} is a top-level field of the preview's structuredContent (a string, number or boolean, else no preview). Default: the result's text content."),
+  })
+  .superRefine((preview, ctx) => {
+    for (const [name, value] of Object.entries(preview.arguments)) {
+      if (typeof value === 'string' && value.includes('{{') && !PREVIEW_ARGUMENT.test(value)) {
+        ctx.addIssue({ code: 'custom', path: ['arguments', name], message: 'a placeholder must be the whole value, e.g. "{{employeeId}}"' });
+      }
+    }
+    if (preview.text !== undefined && preview.text.replace(PREVIEW_PLACEHOLDER, '').includes('{{')) {
+      ctx.addIssue({ code: 'custom', path: ['text'], message: 'placeholders look like {{field}} (letters, digits, _ and -)' });
+    }
+  });
+
 const toolRule = z.strictObject({
   roles: roleList.optional().describe("Stricter roles for this tool: one of the server's roles AND one of these."),
   confirm: z.boolean().optional().describe('Force (true) or waive (false) human confirmation, overriding the annotation rule.'),
   hidden: z.boolean().optional().describe('Never show or call this tool.'),
+  preview: confirmationPreview
+    .optional()
+    .describe("Shown on this tool's confirmations: what the arguments refer to (e.g. an employee's name), read with the caller's identity, within confirmations.previewTimeoutMs; if it fails, the card has no preview."),
 });
 
 const assertionHeader = z
@@ -230,6 +268,14 @@ const upstreamServer = upstreamServerFields
     for (const name of Object.keys(server.headers)) {
       if (ownsAuthorization && name.toLowerCase() === 'authorization') issue(['headers', name], `conflicts with auth.type ${auth.type}, which sets authorization`);
     }
+    for (const [name, rule] of Object.entries(server.tools)) {
+      const preview = rule.preview;
+      if (preview === undefined) continue;
+      // A preview runs without a person's confirmation: it can never be the confirmed tool itself, nor one that needs confirming.
+      if (preview.tool === name) issue(['tools', name, 'preview', 'tool'], 'must be another tool than the one confirmed');
+      else if (server.tools[preview.tool]?.confirm === true) issue(['tools', name, 'preview', 'tool'], `${preview.tool} needs confirmation itself (confirm: true)`);
+      else if (server.tools[preview.tool]?.hidden === true) issue(['tools', name, 'preview', 'tool'], `${preview.tool} is hidden`);
+    }
     if (server.timeoutMs !== undefined && server.maxTotalTimeoutMs !== undefined && server.maxTotalTimeoutMs < server.timeoutMs) {
       issue(['maxTotalTimeoutMs'], 'must be at least timeoutMs');
     }
@@ -315,6 +361,10 @@ const confirmationsSection = z
   .strictObject({
     ttlMs: positiveInt.default(300_000).describe('How long a confirmation waits for a decision.'),
     defaultRule: z.enum(['annotations', 'always', 'never']).default('annotations').describe('annotations: tools annotated destructiveHint, or lacking readOnlyHint, need confirmation; always; never.'),
+    previewTimeoutMs: positiveInt
+      .max(10_000)
+      .default(2_000)
+      .describe("How long creating a confirmation waits for its preview (servers.*.tools.*.preview); past it the confirmation is shown without one."),
   })
   .prefault({});
 

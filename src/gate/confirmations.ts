@@ -33,7 +33,7 @@ export function bindingHash(server: string, tool: string, args: unknown): string
 }
 
 export function publicView(pending: PendingConfirmation): Record<string, unknown> {
-  return { id: pending.id, server: pending.server, tool: pending.tool, arguments: pending.arguments, expiresAt: pending.expiresAt, runId: pending.runId };
+  return { id: pending.id, server: pending.server, tool: pending.tool, arguments: pending.arguments, expiresAt: pending.expiresAt, runId: pending.runId, preview: pending.preview };
 }
 
 export class Confirmations {
@@ -66,7 +66,7 @@ export class Confirmations {
 
   async create(
     identity: Identity,
-    call: { server: string; tool: string; arguments: Record<string, unknown>; runId?: string; callId?: string },
+    call: { server: string; tool: string; arguments: Record<string, unknown>; runId?: string; callId?: string; preview?: string | undefined },
     context: { reason: string; requestId?: string | undefined },
   ): Promise<PendingConfirmation> {
     const now = Date.now();
@@ -80,6 +80,7 @@ export class Confirmations {
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.ttlMs).toISOString(),
       ...(call.runId === undefined ? {} : { runId: call.runId, callId: call.callId }),
+      ...(call.preview === undefined ? {} : { preview: call.preview }),
     };
     await this.store.set(pendingKey(pending.id), encodeRecord(pending), { ttlMs: this.ttlMs + EXPIRY_CLAIM_GRACE_MS });
     this.metrics.confirmations.inc({ event: 'created' });

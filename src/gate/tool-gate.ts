@@ -16,6 +16,7 @@ import type { CallToolResult } from '@modelcontextprotocol/client';
 import type { Identity } from '../auth/identity.js';
 import { GatewayError } from '../errors.js';
 import type { CallOptions, ToolService, VisibleTool } from '../upstream/tool-service.js';
+import type { ConfirmationPreviews } from './confirmation-preview.js';
 import type { ConfirmationDecision, Confirmations, PendingConfirmation } from './confirmations.js';
 
 /** A tool by its server and upstream name, or by the qualified name the caller was shown. */
@@ -37,6 +38,7 @@ export class ToolGate {
   constructor(
     readonly tools: ToolService,
     readonly confirmations: Confirmations,
+    private readonly previews: ConfirmationPreviews,
   ) {}
 
   /** authorize → validate → policy, then either a confirmation to wait for or the upstream result. */
@@ -78,11 +80,19 @@ export class ToolGate {
     return this.tools.call(identity, pass, pass.arguments, options);
   }
 
-  /** Creates the confirmation a `confirm` decision waits for (bound to owner, tool and arguments). */
-  requestConfirmation(identity: Identity, pass: GatePass, options: Pick<GateCallOptions, 'requestId' | 'runId' | 'callId'>): Promise<PendingConfirmation> {
+  /**
+   * Creates the confirmation a `confirm` decision waits for (bound to owner, tool and arguments), with
+   * its preview when one is configured: read first, through this gate, as the caller.
+   */
+  async requestConfirmation(
+    identity: Identity,
+    pass: GatePass,
+    options: Pick<GateCallOptions, 'requestId' | 'runId' | 'callId' | 'signal' | 'traceparent'>,
+  ): Promise<PendingConfirmation> {
+    const preview = await this.previews.of(this, identity, pass, options);
     return this.confirmations.create(
       identity,
-      { server: pass.tool.server, tool: pass.tool.name, arguments: pass.arguments, ...(options.runId === undefined ? {} : { runId: options.runId, callId: options.callId }) },
+      { server: pass.tool.server, tool: pass.tool.name, arguments: pass.arguments, ...(options.runId === undefined ? {} : { runId: options.runId, callId: options.callId }), preview },
       { reason: pass.decision.reason, requestId: options.requestId },
     );
   }

@@ -43,13 +43,17 @@ const object = (properties: Json, required: string[] = Object.keys(properties), 
 const str = { type: 'string' };
 const strings = { type: 'array', items: str };
 const anyObject = { type: 'object', additionalProperties: true };
+const preview = { type: 'string', description: "What the arguments refer to (e.g. an employee's name), when the tool's config names a preview." };
 
 const RUN_EVENT_DATA: Record<RunEventType, Json> = {
   run: object({ runId: str, conversationId: str, servers: strings, unavailable: strings }),
   text: object({ delta: str }),
   tool_call: object({ callId: str, server: str, tool: str, arguments: anyObject }),
   tool_result: object({ callId: str, ok: { type: 'boolean' }, isError: { type: 'boolean' }, durationMs: { type: 'number' }, truncated: { type: 'boolean' }, summary: str }),
-  confirmation_required: object({ confirmationId: str, callId: str, server: str, tool: str, arguments: anyObject, expiresAt: { type: 'string', format: 'date-time' } }),
+  confirmation_required: object(
+    { confirmationId: str, callId: str, server: str, tool: str, arguments: anyObject, expiresAt: { type: 'string', format: 'date-time' }, preview },
+    ['confirmationId', 'callId', 'server', 'tool', 'arguments', 'expiresAt'],
+  ),
   confirmation_resolved: object({ confirmationId: str, decision: { type: 'string', enum: ['approve', 'reject', 'expired', 'withdrawn'] } }),
   warning: object({ code: str, message: str }),
   usage: object({ inputTokens: { type: 'integer' }, outputTokens: { type: 'integer' }, cacheReadTokens: { type: 'integer' }, cacheCreationTokens: { type: 'integer' } }),
@@ -58,7 +62,7 @@ const RUN_EVENT_DATA: Record<RunEventType, Json> = {
 };
 
 const confirmation = object(
-  { id: str, server: str, tool: str, arguments: anyObject, expiresAt: { type: 'string', format: 'date-time' }, runId: str },
+  { id: str, server: str, tool: str, arguments: anyObject, expiresAt: { type: 'string', format: 'date-time' }, runId: str, preview },
   ['id', 'server', 'tool', 'arguments', 'expiresAt'],
 );
 

@@ -129,7 +129,7 @@ export class AgentLoop {
         continue;
       }
       const rest = needConfirmation.slice(index + 1).map((later) => later.use);
-      return this.pause(state, identity, entry.use, rest, results, pass);
+      return this.pause(state, identity, entry.use, rest, results, pass, signal);
     }
     state.messages.push({ role: 'user', content: results });
     state.paused = undefined;
@@ -235,13 +235,14 @@ export class AgentLoop {
     remaining: PendingToolUse[],
     results: Anthropic.ToolResultBlockParam[],
     pass: GatePass,
+    signal: AbortSignal,
   ): Promise<LoopOutcome> {
     // A pause must be durable before anyone can act on it: the log and state so far, the pending
     // confirmation, then the paused state. Each waits out a short outage, then fails the run (9002).
     const { journals, config } = this.deps;
     await journals.durable(state.id);
     const pending = await whileUnavailable(
-      () => this.deps.gate.requestConfirmation(identity, pass, { requestId: state.id, runId: state.id, callId: use.id }),
+      () => this.deps.gate.requestConfirmation(identity, pass, { requestId: state.id, runId: state.id, callId: use.id, signal }),
       config.runs.leaseTtlMs,
     );
     state.paused = { confirmationId: pending.id, expiresAt: pending.expiresAt, toolUse: use, remaining, results };
@@ -259,6 +260,7 @@ export class AgentLoop {
         arguments: use.input,
         expiresAt: pending.expiresAt,
         ...confirmationToolView(pass.tool),
+        ...(pending.preview === undefined ? {} : { preview: pending.preview }),
       },
     });
     return { kind: 'paused', confirmationId: pending.id, expiresAt: pending.expiresAt };

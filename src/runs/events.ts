@@ -12,7 +12,8 @@ export interface RunEventMap {
   text: { delta: string };
   tool_call: { callId: string; server: string; tool: string; arguments: Record<string, unknown> };
   tool_result: { callId: string; ok: boolean; isError: boolean; durationMs: number; truncated: boolean; summary: string };
-  confirmation_required: { confirmationId: string; callId: string; server: string; tool: string; arguments: Record<string, unknown>; expiresAt: string } & ConfirmationToolView;
+  /** `preview`: what the arguments refer to, when the tool's config names a preview (see confirmation-preview.ts). */
+  confirmation_required: { confirmationId: string; callId: string; server: string; tool: string; arguments: Record<string, unknown>; expiresAt: string; preview?: string } & ConfirmationToolView;
   confirmation_resolved: { confirmationId: string; decision: 'approve' | 'reject' | 'expired' | 'withdrawn' };
   warning: { code: string; message: string };
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number };

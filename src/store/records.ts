@@ -114,6 +114,8 @@ export const confirmationRecordSchema = z.object({
   expiresAt: z.string(),
   runId: z.string().optional(),
   callId: z.string().optional(),
+  /** What the arguments refer to, read when it was created (kept so every replica shows the same). */
+  preview: z.string().optional(),
 });
 export type ConfirmationRecord = z.output<typeof confirmationRecordSchema>;
 

@@ -31,6 +31,13 @@ afterAll(async () => {
   await harness?.close();
 });
 
+/** How the demo's preview rule describes an employee (src/config/demo-profile.ts). */
+function employeeLine(id: string): string {
+  const employee = harness.stack.servers.hr.controls.data.employees.get(id);
+  if (employee === undefined) throw new Error(`no employee ${id}`);
+  return `${employee.name} — ${employee.title}, ${employee.department} (${employee.location})`;
+}
+
 describe('signing in', () => {
   it('through the identity provider’s login page (authorization code + PKCE), with the token kept out of URLs and cookies', async () => {
     const page = await newPage(harness);
@@ -97,6 +104,8 @@ describe('the README’s example: “delete employee E-1042” as alice.chen', (
     expect(await card.locator('.tag').allTextContents()).toEqual(['Changes data', 'Cannot be undone']);
     expect(await card.locator('.arguments dt').allTextContents()).toEqual(['Employee id']);
     expect(await card.locator('.arguments dd').allTextContents()).toEqual(['E-1042']);
+    // What the id refers to, read by the gateway with alice's identity (the demo's hr preview rule).
+    expect(await card.locator('.confirmation-preview').textContent()).toBe(`This refers to: ${employeeLine('E-1042')}`);
     expect(await card.locator('.countdown').textContent()).toMatch(/^Expires in [45]:\d\d$/);
     expect(await page.evaluate<boolean>("document.activeElement?.classList.contains('confirmation') === true")).toBe(true);
     expect(await accessibilityViolations(page)).toEqual([]);
@@ -220,6 +229,7 @@ describe('a dropped network', () => {
     const card = lastTurn(page).locator('.confirmation');
     await card.getByRole('button', { name: 'Approve' }).waitFor();
     expect(await page.locator('.turn').count()).toBe(1);
+    expect(await card.locator('.confirmation-preview').textContent()).toBe(`This refers to: ${employeeLine('E-1045')}`);
     await card.getByRole('button', { name: 'Approve' }).click();
     expect(await waitForDone(page)).toBe('completed');
     expect(await lastTurn(page).locator('.tool-call .tool-state').textContent()).toBe('done');

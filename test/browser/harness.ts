@@ -99,7 +99,8 @@ export async function startHarness(): Promise<Harness> {
     model: stack.model,
     close: async () => {},
   };
-  const gateway = await startGateway(testConfig(stack), { extraRoutes: (app) => registerDevRoutes(app, demo) });
+  // The demo's confirmation previews, given time enough on a busy machine that the cards always have theirs.
+  const gateway = await startGateway(testConfig(stack, { confirmations: { previewTimeoutMs: 10_000 } }), { extraRoutes: (app) => registerDevRoutes(app, demo) });
   const relay = await startRelay(gateway.url);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   return {

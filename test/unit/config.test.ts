@@ -13,6 +13,29 @@ function minimal(): Record<string, unknown> {
   };
 }
 
+/** Confirmation previews (servers.*.tools.*.preview) that can never work, each refused with its path. */
+function previewCases(): [string, (config: Record<string, unknown>) => void, string[]][] {
+  const withTools = (tools: Record<string, unknown>) => (c: Record<string, unknown>) => void (c.servers = { hr: { url: 'http://127.0.0.1:7001/mcp', roles: ['employee'], tools } });
+  const preview = (rule: Record<string, unknown>) => ({ delete_employee: { preview: { tool: 'get_employee', ...rule } } });
+  const at = 'servers.hr.tools.delete_employee.preview';
+  return [
+    ['a preview placeholder inside a longer string', withTools(preview({ arguments: { employeeId: 'E-{{id}}' } })), [`${at}.arguments.employeeId: a placeholder must be the whole value, e.g. "{{employeeId}}"`]],
+    ['a preview placeholder with spaces', withTools(preview({ arguments: { employeeId: '{{ employeeId }}' } })), [`${at}.arguments.employeeId: a placeholder must be the whole value, e.g. "{{employeeId}}"`]],
+    ['a malformed placeholder in the preview text', withTools(preview({ text: '{{name}} in {{department' })), [`${at}.text: placeholders look like {{field}} (letters, digits, _ and -)`]],
+    ['an empty preview text', withTools(preview({ text: '' })), [`${at}.text: Too small: expected string to have >=1 characters`]],
+    ['a preview without a tool', withTools({ delete_employee: { preview: { arguments: {} } } }), [`${at}.tool: Invalid input: expected string, received undefined`]],
+    ['a misspelt preview key', withTools(preview({ args: {} })), [`${at}.args: unknown key`]],
+    ['a tool previewed by itself', withTools(preview({ tool: 'delete_employee' })), [`${at}.tool: must be another tool than the one confirmed`]],
+    [
+      'a preview tool that needs confirmation',
+      withTools({ ...preview({}), get_employee: { confirm: true } }),
+      [`${at}.tool: get_employee needs confirmation itself (confirm: true)`],
+    ],
+    ['a hidden preview tool', withTools({ ...preview({}), get_employee: { hidden: true } }), [`${at}.tool: get_employee is hidden`]],
+    ['a preview timeout over 10 s', (c) => void (c.confirmations = { previewTimeoutMs: 60_000 }), ['confirmations.previewTimeoutMs: Too big: expected number to be <=10000']],
+  ];
+}
+
 /** The problems parseConfig reports for a raw config (fails the test if it is accepted). */
 function problemsOf(raw: unknown, env: NodeJS.ProcessEnv = {}): readonly string[] {
   try {
@@ -45,6 +68,7 @@ describe('parseConfig refuses broken configs with precise messages', () => {
     ['an unknown key in a server', (c) => void (c.servers = { hr: { url: 'http://127.0.0.1:7001/mcp', roles: ['employee'], role: ['x'] } }), ['servers.hr.role: unknown key']],
     ['a port out of range', (c) => void (c.server = { port: 70_000 }), ['server.port: Too big: expected number to be <=65535']],
     ['rate tiers without a default tier', (c) => void (c.limits = { tiers: [{ name: 'exec', roles: ['executive'], queriesPerHour: 1, requestsPerMinute: 1, tokensPerDay: 1 }] }), ['limits.tiers: must include a default tier with no roles']],
+    ...previewCases(),
     ['a bad revocation policy', (c) => void (c.revocation = { onStoreError: 'fail-sometimes' }), ['revocation.onStoreError: Invalid option: expected one of "fail-open"|"fail-closed"']],
   ])('%s', (_label, breakIt, expected) => {
     const config = minimal();

@@ -150,12 +150,12 @@ describe('config overrides', () => {
       demo((input) => {
         const hr = input.servers.hr;
         if (hr === undefined) throw new Error('demo config has no hr');
-        hr.tools = { ...hr.tools, update_salary: { roles: ['hr-write', 'executive'], confirm: false }, get_employee: { confirm: true } };
+        hr.tools = { ...hr.tools, update_salary: { roles: ['hr-write', 'executive'], confirm: false }, list_employees: { confirm: true } };
       }),
     );
     const alice = rolesOf('alice.chen');
     expect(decide(alice, 'hr', { name: 'update_salary', annotations: WRITE }, table).effect).toBe('allow');
-    expect(decide(alice, 'hr', { name: 'get_employee', annotations: READ }, table).effect).toBe('confirm');
+    expect(decide(alice, 'hr', { name: 'list_employees', annotations: READ }, table).effect).toBe('confirm');
     // confirm: false does not widen access.
     expect(decide(rolesOf('frank.lee'), 'hr', { name: 'update_salary', annotations: WRITE }, table).effect).toBe('deny');
   });
