@@ -1,14 +1,23 @@
 /**
- * Gateway child: a gateway in a process of its own, so its memory can be read without the load
- * generator's or the stack's. Answers `start`, `memory` (after GC) and `stop`.
+ * Gateway child: a gateway in a process of its own, so its memory and CPU time can be read without
+ * the load generator's or the stack's. Answers `start`, `memory` (after GC), `cpu` (process.cpuUsage),
+ * `profile-start` / `profile-stop` (a V8 CPU profile of the steady state, start-up excluded) and `stop`.
  */
 import { readFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { collectGarbage, serveRequests } from '../lib/child.js';
+import type { CpuProfile } from '../lib/profile-summary.js';
 
-export type GatewayRequest = { kind: 'start'; config: GatewayConfigInput } | { kind: 'memory' } | { kind: 'stop' };
+export type GatewayRequest =
+  | { kind: 'start'; config: GatewayConfigInput }
+  | { kind: 'memory' }
+  | { kind: 'cpu' }
+  | { kind: 'profile-start' }
+  | { kind: 'profile-stop' }
+  | { kind: 'stop' };
 
 export interface GatewayMemory {
   /** VmRSS from /proc: what the kernel charges the process. */
@@ -18,7 +27,13 @@ export interface GatewayMemory {
   openStreams: number;
 }
 
+/** CPU time the gateway process has used so far (user + system), in microseconds. */
+export interface GatewayCpu {
+  cpuUs: number;
+}
+
 let gateway: Gateway | undefined;
+let profiler: Session | undefined;
 
 async function rssBytes(): Promise<number> {
   const status = await readFile('/proc/self/status', 'utf8');
@@ -36,6 +51,23 @@ serveRequests(async (body) => {
       await collectGarbage();
       const usage = process.memoryUsage();
       return { rssBytes: await rssBytes(), heapUsedBytes: usage.heapUsed, externalBytes: usage.external, openStreams: gateway?.sse.size ?? 0 } satisfies GatewayMemory;
+    }
+    case 'cpu': {
+      const usage = process.cpuUsage();
+      return { cpuUs: usage.user + usage.system } satisfies GatewayCpu;
+    }
+    case 'profile-start':
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+      return null;
+    case 'profile-stop': {
+      if (profiler === undefined) throw new Error('no profile running');
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      profiler = undefined;
+      return profile as unknown as CpuProfile;
     }
     case 'stop':
       await gateway?.close();

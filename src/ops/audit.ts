@@ -65,19 +65,37 @@ export interface RecentAuditOptions {
 }
 
 export class AuditLog {
+  /** Records of this turn of the event loop, written together right after it (see record). */
+  private pending: Array<{ entry: AuditRecord; at: number }> = [];
+
   constructor(
     private readonly log: FastifyBaseLogger,
     private readonly recent?: RecentAuditOptions,
   ) {}
 
+  /**
+   * Takes a record; redaction and serialisation happen right after the current turn of the event
+   * loop (setImmediate), off the path of the call being answered. The entry must not be changed afterwards.
+   */
   record(entry: AuditRecord): void {
+    if (this.pending.length === 0) setImmediate(() => this.flush());
+    this.pending.push({ entry, at: Date.now() });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    for (const { entry, at } of batch) this.write(entry, at);
+  }
+
+  private write(entry: AuditRecord, at: number): void {
     const record = { ...entry, arguments: redactArguments(entry.arguments) };
     this.log.info({ audit: true, ...record }, 'audit');
     const recent = this.recent;
     if (recent === undefined || recent.maxRecords === 0) return;
     // The log line is the record of truth; the stream only serves the admin view, so a store outage is logged, not raised.
     recent.store
-      .append(AUDIT_STREAM, JSON.stringify({ ...record, at: new Date().toISOString() }), { ttlMs: recent.ttlMs, maxLen: recent.maxRecords })
+      .append(AUDIT_STREAM, JSON.stringify({ ...record, at: new Date(at).toISOString() }), { ttlMs: recent.ttlMs, maxLen: recent.maxRecords })
       .catch((error: unknown) => this.log.warn({ err: error }, 'audit record not kept for the admin view'));
   }
 

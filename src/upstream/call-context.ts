@@ -8,6 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Identity } from '../auth/identity.js';
+import { headerRecord, sendUpstream } from './http-client.js';
 
 export interface AttemptOutcome {
   /** HTTP status of a failed response, when one came back. */
@@ -61,21 +62,24 @@ function networkCode(error: unknown): string | undefined {
 
 /**
  * The fetch handed to every HTTP transport: static headers, then the caller's credential headers
- * (`headersFor`), then the call's own headers. The transport's auth provider sets Authorization
- * after this, where a credential needs it.
+ * (`headersFor`), then the call's own headers, over the upstream connection pool (http-client.ts).
+ * The transport's auth provider sets Authorization after this, where a credential needs it.
  */
 export function createContextualFetch(
   staticHeaders: Readonly<Record<string, string>>,
   headersFor: (caller: Caller | undefined) => Promise<Record<string, string>>,
 ): typeof fetch {
-  return async (input, init) => {
+  const fixed = Object.entries(staticHeaders).map(([name, value]) => [name.toLowerCase(), value] as const);
+  return async (input, init = {}) => {
     const context = storage.getStore();
-    const headers = new Headers(init?.headers);
-    for (const [name, value] of Object.entries(staticHeaders)) headers.set(name, value);
-    for (const [name, value] of Object.entries(await headersFor(context?.caller))) headers.set(name, value);
-    for (const [name, value] of Object.entries(context?.headers ?? {})) headers.set(name, value);
+    const headers = headerRecord(init.headers);
+    for (const [name, value] of fixed) headers[name] = value;
+    const credentials = await headersFor(context?.caller);
+    for (const name in credentials) headers[name.toLowerCase()] = credentials[name]!;
+    const own = context?.headers;
+    if (own !== undefined) for (const name in own) headers[name.toLowerCase()] = own[name]!;
     try {
-      const response = await fetch(input, { ...init, headers });
+      const response = await sendUpstream(input, init, headers);
       if (context !== undefined && !response.ok) {
         context.lastOutcome = { status: response.status, retryAfterMs: retryAfterMs(response.headers.get('retry-after')), reached: true };
       }

@@ -9,6 +9,7 @@ export class CallDeadline {
   private readonly startedAt = Date.now();
   private endsAt: number;
   private timer: NodeJS.Timeout | undefined;
+  private followed: { signal: AbortSignal; onAbort: () => void } | undefined;
 
   constructor(
     private readonly timeoutMs: number,
@@ -18,7 +19,22 @@ export class CallDeadline {
     this.arm();
   }
 
-  /** Aborts when the deadline passes. */
+  /**
+   * Ends the deadline early when `signal` aborts (the caller went away), with its reason. One
+   * listener removed again by clear(), instead of an AbortSignal.any chain per call.
+   */
+  follow(signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    if (signal.aborted) {
+      this.controller.abort(signal.reason);
+      return;
+    }
+    const onAbort = (): void => this.controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.followed = { signal, onAbort };
+  }
+
+  /** Aborts when the deadline passes, or when the followed signal does. */
   get signal(): AbortSignal {
     return this.controller.signal;
   }
@@ -46,6 +62,8 @@ export class CallDeadline {
 
   clear(): void {
     clearTimeout(this.timer);
+    this.followed?.signal.removeEventListener('abort', this.followed.onAbort);
+    this.followed = undefined;
   }
 
   private arm(): void {

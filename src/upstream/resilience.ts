@@ -101,7 +101,8 @@ export class ServerResilience {
   async run<T>(operation: (tools: AttemptTools) => Promise<T>, options: RunOptions): Promise<T> {
     const policy = options.safeToRepeat ? this.safePolicy : this.unsafePolicy;
     const deadline = new CallDeadline(options.timeoutMs, options.maxTotalTimeoutMs);
-    const callSignal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal]);
+    deadline.follow(options.signal);
+    const callSignal = deadline.signal;
     try {
       return await policy.execute(async () => {
         const context: CallContext = { caller: options.caller, headers: options.headers };
