@@ -158,7 +158,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config });
     registerConversationRoutes(api, conversations, tools.catalogue);
     registerAdminRoutes(api, { health, tools, audit, config });
-    mcpEndpoint = registerMcpEndpoint(api, gate, config, app.log);
+    mcpEndpoint = registerMcpEndpoint(api, gate, config, app.log, await signer.derivedSecret('mcp requestState'));
   });
   tools.start();
   if (deps.extraRoutes !== undefined) await deps.extraRoutes(app);

@@ -29,6 +29,10 @@ export const ERROR_CATALOGUE = {
   MCP_2005: { status: 404, retryable: false, message: 'No such tool' },
   MCP_2006: { status: 400, retryable: false, message: 'The tool arguments do not match its input schema' },
   MCP_2007: { status: 403, retryable: false, message: 'The identity provider refused a token for this tool server' },
+  MCP_2020: { status: 503, retryable: true, message: 'This gateway replica holds as many MCP sessions as it may; try again shortly' },
+  MCP_2021: { status: 404, retryable: false, message: 'No such MCP session: start a new one with initialize' },
+  MCP_2023: { status: 400, retryable: false, message: 'The tool server asked for something the MCP client that made this call does not support (elicitation, sampling or roots)' },
+  MCP_2022: { status: 400, retryable: false, message: 'The call this answer belongs to is no longer waiting for it (it ended, expired, or runs on another replica)' },
 
   // The model (3xxx)
   CLAUDE_3001: { status: 502, retryable: true, message: 'The model API returned an error' },

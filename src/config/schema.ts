@@ -368,6 +368,18 @@ const confirmationsSection = z
   })
   .prefault({});
 
+const mcpSection = z
+  .strictObject({
+    sessionIdleMs: positiveInt
+      .default(1_800_000)
+      .describe('A 2025-era /mcp session (Mcp-Session-Id) with no request for this long is closed; its client starts a new one. Sessions live in the replica that created them.'),
+    maxSessions: positiveInt.default(10_000).describe('Most 2025-era /mcp sessions one replica holds; an initialize beyond it gets 503 MCP_2020 (retryable).'),
+    inputTimeoutMs: positiveInt
+      .default(600_000)
+      .describe('How long a call waits for its MCP client to answer a request from the upstream (elicitation, sampling, roots) before the call is cancelled.'),
+  })
+  .prefault({});
+
 const upstreamSection = z
   .strictObject({
     connectTimeoutMs: positiveInt.default(5_000).describe('Timeout of connecting to an upstream (version negotiation included).'),
@@ -450,6 +462,7 @@ export const configSchema = z
     sse: sseSection,
     runs: runsSection,
     confirmations: confirmationsSection,
+    mcp: mcpSection,
     upstream: upstreamSection,
     shutdown: shutdownSection,
     audit: auditSection,

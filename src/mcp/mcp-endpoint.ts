@@ -2,19 +2,45 @@
  * The gateway's own MCP endpoint (`/mcp`, Streamable HTTP, official SDK v2) for MCP clients such as
  * Claude Desktop or IDE agents. A client authenticates with the user's bearer token like any /api
  * call; it sees exactly the tools the policy shows that user, under their qualified names, and every
- * call goes through the tool gate like the REST API and agent runs. A tool that needs a human's
- * confirmation is not run: the client gets the confirmation id to approve through the API or the console.
+ * call goes through the tool gate like the REST API and agent runs.
+ *
+ * What an upstream sends during a call reaches the client that made it (call-flows.ts): progress,
+ * log messages, and its requests (elicitation, sampling, roots), whose answers go back upstream. The
+ * client cancelling (2025: `notifications/cancelled`; 2026-07-28: closing the request's stream)
+ * cancels the upstream call. 2026-07-28 clients are served per request; 2025-era clients get a
+ * session when they initialize (legacy-sessions.ts), else stateless serving.
  */
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler, ProtocolError, ProtocolErrorCode, Server, type AuthInfo, type CallToolResult, type Tool } from '@modelcontextprotocol/server';
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  createMcpHandler,
+  createRequestStateCodec,
+  inputRequired,
+  isLegacyRequest,
+  LOG_LEVEL_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  Server,
+  type AuthInfo,
+  type CallToolResult,
+  type ClientCapabilities,
+  type InputRequiredResult,
+  type LoggingLevel,
+  type RequestStateCodec,
+  type ServerContext,
+  type Tool,
+} from '@modelcontextprotocol/server';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Identity } from '../auth/identity.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { ToolGate } from '../gate/tool-gate.js';
+import type { GateOutcome, ToolGate } from '../gate/tool-gate.js';
 import { identityOf } from '../http/authenticate.js';
 import type { VisibleTool } from '../upstream/tool-service.js';
+import { CallFlows, type CallFlow, type ClientView } from './call-flows.js';
+import { confirmationAnswer, confirmationRequest, type ConfirmationRound } from './confirm-elicitation.js';
 import { allowedHostnames, checkHostAndOrigin } from './host-check.js';
+import { LegacySessions } from './legacy-sessions.js';
 
 const SERVER_INFO = { name: 'mcp-gateway', title: 'MCP Gateway', version: '0.1.0' };
 
@@ -23,8 +49,11 @@ interface RequestScope {
   requestId: string;
 }
 
-function scopeOf(authInfo: AuthInfo | undefined): RequestScope {
-  const scope = authInfo?.extra?.gateway as RequestScope | undefined;
+/** What a round hands the next one through the client (sealed and bound to the user by the codec). */
+type RoundState = { kind: 'flow'; flow: string; tool: string } | ConfirmationRound;
+
+function scopeOf(ctx: ServerContext): RequestScope {
+  const scope = ctx.http?.authInfo?.extra?.gateway as RequestScope | undefined;
   // The route puts the verified identity here before the SDK sees the request.
   if (scope === undefined) throw new GatewayError('AUTH_1001');
   return scope;
@@ -47,20 +76,69 @@ function toolDefinition({ tool, decision }: VisibleTool): Tool {
   };
 }
 
-function buildServer(scope: RequestScope, gate: ToolGate): Server {
+interface EndpointParts {
+  readonly gate: ToolGate;
+  readonly flows: CallFlows;
+  readonly codec: RequestStateCodec<RoundState>;
+  readonly onerror: (error: Error) => void;
+  readonly inputTimeoutMs: number;
+}
+
+/**
+ * The client as this request shows it. 2026-07-28 requests carry their capabilities and log level;
+ * a 2025-era client declared its capabilities at initialize and set its level with logging/setLevel
+ * (kept per server instance, so per session; a 2025 client that set none gets every message).
+ */
+function clientView(server: Server, ctx: ServerContext, legacyLevel: LoggingLevel | undefined): ClientView {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const modern = envelope !== undefined;
+  return {
+    notify: (notification) => ctx.mcpReq.notify(notification),
+    capabilities: modern ? (envelope[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined) : server.getClientCapabilities(),
+    logLevel: modern ? (envelope[LOG_LEVEL_META_KEY] as LoggingLevel | undefined) : (legacyLevel ?? 'debug'),
+    progressToken: ctx.mcpReq._meta?.progressToken,
+  };
+}
+
+function buildServer(parts: EndpointParts): Server {
+  const { gate, flows, codec } = parts;
   const { tools } = gate;
-  const server = new Server(SERVER_INFO, { capabilities: { tools: { listChanged: false } } });
-  server.setRequestHandler('tools/list', async () => {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false }, logging: {} },
+    requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
+    inputRequired: { roundTimeoutMs: parts.inputTimeoutMs },
+  });
+  let legacyLevel: LoggingLevel | undefined;
+  server.setRequestHandler('logging/setLevel', (request) => {
+    legacyLevel = request.params.level;
+    return {};
+  });
+  server.setRequestHandler('tools/list', async (_request, ctx) => {
+    const { identity } = scopeOf(ctx);
     await tools.catalogue.loaded();
-    return { tools: tools.visibleTools(scope.identity).map(toolDefinition) };
+    return { tools: tools.visibleTools(identity).map(toolDefinition) };
   });
   server.setRequestHandler('tools/call', async (request, ctx) => {
+    const scope = scopeOf(ctx);
+    const { identity, requestId } = scope;
     const { name } = request.params;
+    const client = clientView(server, ctx, legacyLevel);
+    const state = ctx.mcpReq.requestState<RoundState>();
+    if (state !== undefined && state.tool !== name) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'The requestState belongs to a call of another tool');
     await tools.catalogue.loaded();
-    try {
-      const outcome = await gate.call(scope.identity, name, request.params.arguments ?? {}, { requestId: scope.requestId, signal: ctx.mcpReq.signal });
+
+    const proceed = async (flow: CallFlow<GateOutcome>): Promise<CallToolResult | InputRequiredResult> => {
+      const step = await flow.step(client, ctx.mcpReq.inputResponses ?? {}, ctx.mcpReq.signal);
+      if (step.kind === 'input') {
+        return inputRequired({ inputRequests: step.requests, requestState: await codec.mint({ kind: 'flow', flow: flow.id, tool: name }, ctx) });
+      }
+      const outcome = step.value;
       if (outcome.kind === 'result') return outcome.result;
       const { pending } = outcome;
+      if (client.capabilities?.elicitation !== undefined) {
+        // The person is asked right here; their answer comes back in the client's next round.
+        return inputRequired({ inputRequests: { confirm: confirmationRequest(pending, tools) }, requestState: await codec.mint({ kind: 'confirm', id: pending.id, tool: name }, ctx) });
+      }
       return {
         ...errorResult(
           `This action needs your confirmation before it runs. Approve or reject confirmation ${pending.id} ` +
@@ -68,20 +146,59 @@ function buildServer(scope: RequestScope, gate: ToolGate): Server {
         ),
         structuredContent: { confirmationRequired: true, confirmationId: pending.id, expiresAt: pending.expiresAt },
       };
+    };
+    const start = (run: (flow: CallFlow<GateOutcome>) => Promise<GateOutcome>): CallFlow<GateOutcome> => flows.start(identity.sub, run);
+    const callOptions = (flow: CallFlow<GateOutcome>) => ({ requestId, signal: flow.signal, relay: flow.relay, onProgress: (progress: { progress: number; total?: number; message?: string }) => flow.progress(progress) });
+
+    try {
+      if (state?.kind === 'confirm') {
+        const answer = await confirmationAnswer(gate, identity, state, ctx.mcpReq.inputResponses, requestId);
+        if (answer.kind === 'ask') {
+          return inputRequired({ inputRequests: { confirm: confirmationRequest(answer.pending, tools) }, requestState: await codec.mint(state, ctx) });
+        }
+        if (answer.kind === 'rejected') {
+          return { ...errorResult('The person declined this action; it was not run.'), structuredContent: { confirmationId: state.id, decision: 'rejected' } };
+        }
+        const { pending } = answer;
+        return await proceed(start(async (flow) => ({ kind: 'result', result: await gate.runApproved(identity, pending, callOptions(flow)) })));
+      }
+      if (state?.kind === 'flow') {
+        const flow = flows.get<GateOutcome>(state.flow, identity.sub);
+        if (flow === undefined) throw new GatewayError('MCP_2022');
+        return await proceed(flow);
+      }
+      return await proceed(start((flow) => gate.call(identity, name, request.params.arguments ?? {}, callOptions(flow))));
     } catch (error) {
+      if (ctx.mcpReq.signal.aborted) throw error;
+      if (error instanceof ProtocolError) throw error;
       const failure = toGatewayError(error);
       // Unknown, hidden and not-granted tools answer alike (MCP: invalid params), so names do not leak.
       if (failure.code === 'MCP_2004' || failure.code === 'MCP_2005') throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`);
+      if (failure.code === 'MCP_2022') throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${failure.code}: ${failure.message}`, { code: failure.code });
       // Everything else (bad arguments included) is a tool error the model can read and act on.
       return errorResult(`${failure.code}: ${failure.message}`);
     }
   });
+  server.onerror = parts.onerror;
   return server;
 }
 
-export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, config: GatewayConfig, log: FastifyBaseLogger): { close(): Promise<void> } {
+export interface McpEndpoint {
+  close(): Promise<void>;
+}
+
+export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, config: GatewayConfig, log: FastifyBaseLogger, stateKey: Uint8Array): McpEndpoint {
   const onerror = (error: Error): void => log.warn({ err: error }, 'MCP endpoint error');
-  const handler = createMcpHandler(({ authInfo }) => buildServer(scopeOf(authInfo), gate), { onerror });
+  const codec = createRequestStateCodec<RoundState>({
+    key: stateKey,
+    ttlSeconds: Math.ceil(Math.max(config.mcp.inputTimeoutMs, config.confirmations.ttlMs) / 1000),
+    // A round's state is good only for the user it was minted for.
+    bind: (ctx) => `${ctx.mcpReq.method}\0${scopeOf(ctx).identity.sub}`,
+  });
+  const parts: EndpointParts = { gate, flows: new CallFlows(config.mcp.inputTimeoutMs), codec, onerror, inputTimeoutMs: config.mcp.inputTimeoutMs };
+  const factory = (): Server => buildServer(parts);
+  const handler = createMcpHandler(factory, { onerror });
+  const sessions = new LegacySessions(factory, { idleMs: config.mcp.sessionIdleMs, maxSessions: config.mcp.maxSessions, onerror });
   const hostnames = allowedHostnames(config);
 
   api.route({
@@ -93,7 +210,19 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, config
       checkHostAndOrigin(request.headers.host, request.headers.origin, hostnames);
       const identity = identityOf(request);
       const authInfo: AuthInfo = { token: '', clientId: 'mcp-gateway', scopes: [], extra: { gateway: { identity, requestId: request.id } satisfies RequestScope } };
-      const node = toNodeHandler({ fetch: (webRequest) => handler.fetch(webRequest, { authInfo }) }, { onerror });
+      const node = toNodeHandler(
+        {
+          fetch: async (webRequest, options) => {
+            const parsedBody = options?.parsedBody;
+            if (await isLegacyRequest(webRequest, parsedBody)) {
+              const answer = await sessions.fetch(webRequest, identity.sub, authInfo, parsedBody);
+              if (answer !== undefined) return answer;
+            }
+            return handler.fetch(webRequest, { authInfo, ...(parsedBody === undefined ? {} : { parsedBody }) });
+          },
+        },
+        { onerror },
+      );
       // The SDK writes the response itself (JSON or an SSE stream); Fastify steps aside.
       reply.hijack();
       for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -102,5 +231,11 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, config
       await node(request.raw, reply.raw, request.body);
     },
   });
-  return { close: () => handler.close() };
+  return {
+    close: async () => {
+      parts.flows.close();
+      await sessions.close();
+      await handler.close();
+    },
+  };
 }

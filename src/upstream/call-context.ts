@@ -7,6 +7,7 @@
  * parsing error messages.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { InputRequest, InputResponse, LoggingLevel, LoggingMessageNotificationParams } from '@modelcontextprotocol/client';
 import type { Identity } from '../auth/identity.js';
 import { headerRecord, sendUpstream } from './http-client.js';
 
@@ -29,10 +30,25 @@ export interface Caller {
   readonly service: boolean;
 }
 
+/**
+ * Where what an upstream sends during one call goes: its log messages, and the requests it makes
+ * back (elicitation, sampling, roots). Each call carries its own, so two callers of one pooled
+ * client never see each other's traffic.
+ */
+export interface CallRelay {
+  /** The least severe level the caller wants log messages at; undefined: none. */
+  readonly logLevel: () => LoggingLevel | undefined;
+  log(params: LoggingMessageNotificationParams): void;
+  /** Answers a request the upstream made during the call (rejects when the caller cannot answer it). */
+  request(request: InputRequest, signal: AbortSignal): Promise<InputResponse>;
+}
+
 export interface CallContext {
   readonly caller: Caller;
   /** Request id and trace context of this call. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The caller's relay, when the caller can take log messages and requests from the upstream. */
+  readonly relay?: CallRelay | undefined;
   lastOutcome?: AttemptOutcome;
 }
 

@@ -3,7 +3,7 @@
  * gateway's own key (published at /.well-known/jwks.json), one per user and server, reused while it
  * has a comfortable margin of validity. The user's own access token is never forwarded.
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import type { Identity } from '../auth/identity.js';
@@ -50,6 +50,15 @@ export class AssertionSigner {
     private readonly issuer: string,
     private readonly ttlSec: number,
   ) {}
+
+  /**
+   * A secret for `label` derived from the signing key: every replica shares it exactly as they share
+   * the key (so what one replica seals, another can verify), and it changes when the key does.
+   */
+  async derivedSecret(label: string): Promise<Buffer> {
+    const material = Buffer.from(await crypto.subtle.exportKey('pkcs8', this.key.privateKey));
+    return createHmac('sha256', material).update(`mcp-gateway derived secret\0${label}`).digest();
+  }
 
   jwks(): { keys: JWK[] } {
     return { keys: [this.key.publicJwk] };

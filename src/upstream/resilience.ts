@@ -20,7 +20,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { withCallContext, type AttemptOutcome, type CallContext, type Caller } from './call-context.js';
+import { withCallContext, type AttemptOutcome, type CallContext, type Caller, type CallRelay } from './call-context.js';
 import { CallDeadline } from './deadline.js';
 
 const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
@@ -64,6 +64,7 @@ export interface RunOptions {
   caller: Caller;
   /** Request id and trace context. */
   headers: Record<string, string>;
+  relay?: CallRelay | undefined;
 }
 
 export class ServerResilience {
@@ -105,7 +106,7 @@ export class ServerResilience {
     const callSignal = deadline.signal;
     try {
       return await policy.execute(async () => {
-        const context: CallContext = { caller: options.caller, headers: options.headers };
+        const context: CallContext = { caller: options.caller, headers: options.headers, relay: options.relay };
         try {
           // A retry whose backoff outlasted the deadline is never sent.
           callSignal.throwIfAborted();

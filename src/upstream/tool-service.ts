@@ -17,7 +17,7 @@ import { childTraceContext, parentContext, tracer } from '../ops/tracing.js';
 import { decide, grantsServer, isVisible, policyTable, type Decision, type PolicyTable } from '../policy/decide.js';
 import type { Store } from '../store/types.js';
 import { ArgumentValidator } from './argument-validator.js';
-import type { Caller } from './call-context.js';
+import type { Caller, CallRelay } from './call-context.js';
 import { Catalogue, type CatalogueTool } from './catalogue.js';
 import { ServerCredentials } from './credentials.js';
 import type { AssertionSigner } from './identity-assertion.js';
@@ -50,6 +50,8 @@ export interface CallOptions {
   confirmationId?: string;
   /** Progress the upstream reports while the tool runs (it also extends the call's deadline). */
   onProgress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Log messages and requests the upstream sends during the call go to this caller. */
+  relay?: CallRelay | undefined;
 }
 
 export class ToolService {
@@ -134,7 +136,7 @@ export class ToolService {
       try {
         const caller: Caller = { identity, accessToken: accessTokenOf(identity), service: false };
         const headers = { 'x-request-id': options.requestId, traceparent: trace.traceparent };
-        const result = await upstream.callTool(tool.name, args, { caller, headers, signal: options.signal, safeToRepeat, onProgress: options.onProgress });
+        const result = await upstream.callTool(tool.name, args, { caller, headers, signal: options.signal, safeToRepeat, onProgress: options.onProgress, relay: options.relay });
         outcome = result.isError === true ? 'tool_error' : 'ok';
         return result;
       } catch (error) {

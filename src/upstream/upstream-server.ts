@@ -6,18 +6,37 @@
  * A stdio server is this replica's child process: started at boot, restarted with backoff when it
  * exits, and treated as unavailable while it crash-loops.
  */
-import { Client, type CallToolResult, type Tool } from '@modelcontextprotocol/client';
+import {
+  Client,
+  LOG_LEVEL_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  type CallToolResult,
+  type ClientContext,
+  type CreateMessageResult,
+  type ElicitResult,
+  type InputRequest,
+  type InputResponse,
+  type ListRootsResult,
+  type Tool,
+} from '@modelcontextprotocol/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { GatewayConfig, UpstreamServerConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { createContextualFetch, currentCallContext, type Caller } from './call-context.js';
+import { createContextualFetch, currentCallContext, type Caller, type CallRelay } from './call-context.js';
 import type { ServerCredentials } from './credentials.js';
 import { ServerResilience, type AttemptTools } from './resilience.js';
 import { StdioSupervisor } from './stdio-supervisor.js';
 import { createTransport } from './transports.js';
 
 const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
+/**
+ * What the gateway's upstream clients declare: it relays elicitation (form), sampling and roots
+ * requests to the client that made the call, which answers them or gets the upstream an error.
+ */
+const CLIENT_CAPABILITIES = { elicitation: { form: {} }, sampling: {}, roots: {} };
+
 
 export interface UpstreamCallOptions {
   caller: Caller;
@@ -27,6 +46,8 @@ export interface UpstreamCallOptions {
   safeToRepeat: boolean;
   /** Progress the server reports for this call (it also extends the call's deadline). */
   onProgress?: ((progress: { progress: number; total?: number; message?: string }) => void) | undefined;
+  /** Log messages and requests the server sends during the call go to this caller. */
+  relay?: CallRelay | undefined;
 }
 
 export class UpstreamServer {
@@ -38,6 +59,8 @@ export class UpstreamServer {
   private lastError: string | undefined;
   private closed = false;
   private readonly lifetime = new AbortController();
+  /** Relays of the calls in flight (a stdio server's requests carry nothing that says which call they belong to). */
+  private readonly relays = new Set<CallRelay>();
 
   constructor(
     readonly name: string,
@@ -89,11 +112,21 @@ export class UpstreamServer {
 
   async callTool(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<CallToolResult> {
     // A stdio server has no headers: the caller's identity travels in the request's _meta.
-    const meta = this.config.transport === 'stdio' ? await this.credentials.meta(options.caller) : undefined;
+    const identityMeta = this.config.transport === 'stdio' ? await this.credentials.meta(options.caller) : undefined;
+    const { relay } = options;
+    if (relay !== undefined) this.relays.add(relay);
+    try {
+      return await this.exchangeCall(tool, args, identityMeta, options);
+    } finally {
+      if (relay !== undefined) this.relays.delete(relay);
+    }
+  }
+
+  private exchangeCall(tool: string, args: Record<string, unknown>, identityMeta: Record<string, unknown> | undefined, options: UpstreamCallOptions): Promise<CallToolResult> {
     return this.exchange(
       (client, { signal, deadline }) =>
         client.callTool(
-          { name: tool, arguments: args, ...(meta === undefined ? {} : { _meta: meta }) },
+          { name: tool, arguments: args, ...withMeta({ ...identityMeta, ...logLevelMeta(client, options.relay) }) },
           {
             ...this.requestOptions(signal, deadline),
             onprogress: (progress) => {
@@ -104,6 +137,26 @@ export class UpstreamServer {
         ),
       options,
     );
+  }
+
+  /**
+   * The relay of the call an upstream message belongs to. Over HTTP it arrives on that call's own
+   * stream, inside the call's context. Over stdio nothing ties it to a call: it is attributed only
+   * when exactly one call with a relay is in flight, so it can never reach another caller.
+   */
+  private relayOfCurrentCall(): CallRelay | undefined {
+    const relay = currentCallContext()?.relay;
+    if (relay !== undefined || this.supervisor === undefined || this.relays.size !== 1) return relay;
+    return [...this.relays][0];
+  }
+
+  /** A request the upstream makes during a call goes to that call's relay, or is refused. */
+  private relayed(request: InputRequest, ctx: ClientContext): Promise<InputResponse> {
+    const relay = this.relayOfCurrentCall();
+    if (relay === undefined) {
+      return Promise.reject(new ProtocolError(ProtocolErrorCode.MethodNotFound, `${request.method} is not available here: no client that made a call can answer it`));
+    }
+    return relay.request(request, ctx.mcpReq.signal);
   }
 
   async close(): Promise<void> {
@@ -137,7 +190,8 @@ export class UpstreamServer {
           try {
             return await operation(client, tools);
           } catch (error) {
-            if (!isConnectionLevel(error, client)) throw error;
+            // A call its caller cancelled failed because of that, not because of the connection.
+            if (tools.signal.aborted || !isConnectionLevel(error, client)) throw error;
             const sessionLost = isSessionLost(error, client);
             // A session the server no longer knows, or a dropped connection: start afresh.
             await this.discard(client, sessionLost ? 'session lost' : 'connection closed');
@@ -160,6 +214,7 @@ export class UpstreamServer {
           signal: options.signal,
           caller: options.caller,
           headers: options.headers,
+          relay: options.relay,
         },
       );
       this.lastError = undefined;
@@ -196,6 +251,7 @@ export class UpstreamServer {
     // Each request of the handshake has connectTimeoutMs; closing the gateway abandons it at once.
     const signal = this.lifetime.signal;
     const client = new Client(CLIENT_INFO, {
+      capabilities: CLIENT_CAPABILITIES,
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: this.upstream.connectTimeoutMs } },
       listChanged: {
         tools: {
@@ -211,6 +267,10 @@ export class UpstreamServer {
       if (this.supervisor !== undefined) this.log.warn({ server: this.name, err: error }, 'stdio server: unreadable output or pipe error');
       else this.log.debug({ server: this.name, err: error }, 'upstream client error');
     };
+    client.setRequestHandler('elicitation/create', async (request, ctx) => (await this.relayed(request, ctx)) as ElicitResult);
+    client.setRequestHandler('sampling/createMessage', async (request, ctx) => (await this.relayed(request, ctx)) as CreateMessageResult);
+    client.setRequestHandler('roots/list', async (request, ctx) => (await this.relayed(request, ctx)) as ListRootsResult);
+    client.setNotificationHandler('notifications/message', (notification) => this.relayOfCurrentCall()?.log(notification.params));
     const transport = createTransport(this.name, this.config, { fetch: this.fetch, authProvider: this.credentials.authProvider }, this.log);
     // Background traffic set up while connecting (a change subscription) goes out as the gateway.
     try {
@@ -230,6 +290,11 @@ export class UpstreamServer {
       this.client = undefined;
       if (this.supervisor !== undefined && !this.closed) this.supervisor.exited();
     };
+    if (client.getServerCapabilities()?.logging !== undefined && !isModern(client)) {
+      // A 2025-era server has one log level per session, shared by every caller of this pooled
+      // client: it sends everything, and each caller's relay keeps what its client asked for.
+      await client.setLoggingLevel('debug', { timeout: this.upstream.connectTimeoutMs }).catch((error: unknown) => this.log.debug({ server: this.name, err: error }, 'upstream refused logging/setLevel'));
+    }
     this.client = client;
     this.supervisor?.started();
     this.log.info({ server: this.name, transport: this.config.transport, protocol: client.getNegotiatedProtocolVersion() }, 'connected to upstream MCP server');
@@ -243,6 +308,21 @@ export class UpstreamServer {
     }
     await client.close().catch(() => undefined);
   }
+}
+
+function isModern(client: Client): boolean {
+  const version = client.getNegotiatedProtocolVersion();
+  return version !== undefined && version >= '2026-07-28';
+}
+
+/** On the 2026-07-28 era the log level travels with each request: the caller's own. */
+function logLevelMeta(client: Client, relay: CallRelay | undefined): Record<string, unknown> {
+  const level = relay?.logLevel();
+  return level === undefined || !isModern(client) ? {} : { [LOG_LEVEL_META_KEY]: level };
+}
+
+function withMeta(meta: Record<string, unknown>): { _meta?: Record<string, unknown> } {
+  return Object.keys(meta).length === 0 ? {} : { _meta: meta };
 }
 
 /** Waits for `promise` unless `signal` aborts first (the promise itself runs on). */

@@ -70,6 +70,12 @@ describe.each(TRANSPORTS)('server-everything over %s', (server) => {
     expect(names).toEqual(expect.arrayContaining([`${server}__echo`, `${server}__get-sum`, `${server}__trigger-long-running-operation`]));
   });
 
+  it('shows the tools it offers only to clients that can answer elicitation, sampling and roots (the gateway relays them)', async () => {
+    const { body } = await api(`${gw.url}/api/tools`, { token: alice });
+    const names = (body.tools as Array<{ qualifiedName: string }>).map((tool) => tool.qualifiedName);
+    expect(names).toEqual(expect.arrayContaining([`${server}__trigger-elicitation-request`, `${server}__trigger-sampling-request`, `${server}__get-roots-list`]));
+  });
+
   it('answers a call through /api/tools', async () => {
     const response = await call(server, 'get-sum', { a: 2, b: 40 });
     expect(response.status).toBe(200);
@@ -90,6 +96,22 @@ describe.each(TRANSPORTS)('server-everything over %s', (server) => {
       expect(tools.map((tool) => tool.name)).toContain(`${server}__echo`);
       const result = await client.callTool({ name: `${server}__echo`, arguments: { message: 'via mcp' } });
       expect(textOf(result as { content: Array<{ type: string; text?: string }> })).toBe('Echo: via mcp');
+    } finally {
+      await client.close();
+    }
+  });
+
+  // server-everything asks for roots per session, outside the call over HTTP (its standalone stream):
+  // nothing ties that request to a caller, so it is refused. Over stdio one call in flight owns it.
+  it('relays its roots request to the /mcp client that made the call only when the request belongs to that call', async () => {
+    const client = new Client({ name: 'transport-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: { roots: {} } });
+    client.setRequestHandler('roots/list', () => ({ roots: [{ uri: 'file:///projects/gateway', name: 'gateway' }] }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${alice}` } } }));
+    try {
+      const result = await client.callTool({ name: `${server}__get-roots-list`, arguments: {} });
+      const text = textOf(result as { content: Array<{ type: string; text?: string }> });
+      if (server === 'everything-stdio') expect(text).toContain('file:///projects/gateway');
+      else expect(text).toContain('no roots are currently configured');
     } finally {
       await client.close();
     }
