@@ -109,7 +109,7 @@ describe.each(TRANSPORTS)('server-everything over %s', (server) => {
     await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${alice}` } } }));
     try {
       const result = await client.callTool({ name: `${server}__get-roots-list`, arguments: {} });
-      const text = textOf(result as { content: Array<{ type: string; text?: string }> });
+      const text = textOf(result);
       if (server === 'everything-stdio') expect(text).toContain('file:///projects/gateway');
       else expect(text).toContain('no roots are currently configured');
     } finally {
