@@ -271,7 +271,9 @@ describe('/mcp relay, bad input', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
     try {
       const before = modernUpstream.seen.completedSlowCalls;
-      const error = await client.callTool({ name: 'fx__test_slow', arguments: { seconds: 0.1 }, requestState: 'v1.forged.state' }).then(
+      // A retry round's params carry the state the previous round handed out; this one was never minted.
+      const forged: { name: string; arguments: Record<string, unknown> } = Object.assign({ name: 'fx__test_slow', arguments: { seconds: 0.1 } }, { requestState: 'v1.forged.state' });
+      const error = await client.callTool(forged).then(
         () => undefined,
         (failure: unknown) => failure as { code?: number },
       );
