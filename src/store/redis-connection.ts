@@ -51,6 +51,10 @@ export function connectRedis(config: RedisStoreConfig, role: ConnectionRole): Re
       ...standalone,
       name: config.sentinel.name,
       sentinels: config.sentinel.sentinels,
+      // Follow a failover as soon as the sentinels announce it (+switch-master), not only when the
+      // old primary drops the connection: Sentinel demotes it seconds later, and what this client
+      // wrote to it meanwhile would be discarded with its data.
+      failoverDetector: true,
       ...(config.sentinel.password === undefined ? {} : { sentinelPassword: config.sentinel.password }),
     });
   }

@@ -43,8 +43,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-/** One short-lived connection for an admin command. */
-async function command(port: number, ...args: string[]): Promise<unknown> {
+/** One short-lived connection for an admin command (INFO, SENTINEL, CLUSTER) to one node. */
+export async function adminCommand(port: number, ...args: string[]): Promise<unknown> {
   const client = new Redis({ host: HOST, port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false });
   client.on('error', () => undefined);
   try {
@@ -61,7 +61,7 @@ function redisServer(port: number, dir: string, extra: string[] = []): Proc {
 }
 
 async function answers(port: number): Promise<true | undefined> {
-  return (await command(port, 'PING')) === 'PONG' ? true : undefined;
+  return (await adminCommand(port, 'PING')) === 'PONG' ? true : undefined;
 }
 
 export interface SentinelSet {
@@ -69,8 +69,18 @@ export interface SentinelSet {
   readonly sentinels: { host: string; port: number }[];
   /** The port of the current master, as the sentinels report it. */
   masterPort(): Promise<number>;
-  /** SENTINEL FAILOVER, then waits until every sentinel names the former replica as master. */
+  /**
+   * SENTINEL FAILOVER, then waits until every sentinel names the former replica as master and the
+   * former master has been turned into its replica (in sync), so the set is whole again: the port
+   * of the new master.
+   */
   failover(): Promise<number>;
+  /**
+   * An unplanned failover: SIGKILL the master, wait until the sentinels have promoted the replica,
+   * then start the killed node again (empty) and wait until the sentinels have made it the new
+   * master's replica (in sync). Returns the port of the new master.
+   */
+  killMaster(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -78,12 +88,14 @@ export async function startSentinelSet(): Promise<SentinelSet> {
   const name = 'gwmaster';
   const dir = await mkdtemp(join(tmpdir(), 'redis-sentinel-'));
   const procs: Proc[] = [];
+  /** The two redis-server processes by port (a killed one is replaced). */
+  const servers = new Map<number, Proc>();
   try {
     const [masterPort, replicaPort] = [await freePort(), await freePort()];
-    procs.push(redisServer(masterPort, dir));
-    procs.push(redisServer(replicaPort, dir, ['--replicaof', HOST, String(masterPort)]));
+    servers.set(masterPort, redisServer(masterPort, dir));
+    servers.set(replicaPort, redisServer(replicaPort, dir, ['--replicaof', HOST, String(masterPort)]));
     await until('master and replica', async () => ((await answers(masterPort)) && (await answers(replicaPort)) ? true : undefined));
-    await until('replication link', async () => (String(await command(replicaPort, 'INFO', 'replication')).includes('master_link_status:up') ? true : undefined));
+    await until('replication link', async () => (String(await adminCommand(replicaPort, 'INFO', 'replication')).includes('master_link_status:up') ? true : undefined));
 
     const sentinels: { host: string; port: number }[] = [];
     for (let i = 0; i < 3; i += 1) {
@@ -108,39 +120,60 @@ export async function startSentinelSet(): Promise<SentinelSet> {
     // Ready when every sentinel sees the replica and the two other sentinels.
     for (const sentinel of sentinels) {
       await until(`sentinel ${sentinel.port} to know the set`, async () => {
-        const replicas = (await command(sentinel.port, 'SENTINEL', 'REPLICAS', name)) as unknown[];
-        const peers = (await command(sentinel.port, 'SENTINEL', 'SENTINELS', name)) as unknown[];
+        const replicas = (await adminCommand(sentinel.port, 'SENTINEL', 'REPLICAS', name)) as unknown[];
+        const peers = (await adminCommand(sentinel.port, 'SENTINEL', 'SENTINELS', name)) as unknown[];
         return replicas.length === 1 && peers.length === 2 ? true : undefined;
       });
     }
     const masterPortNow = async (): Promise<number> => {
-      const [, port] = (await command(sentinels[0]!.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string];
+      const [, port] = (await adminCommand(sentinels[0]!.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string];
       return Number(port);
     };
+    const promotedFrom = (before: number): Promise<number> =>
+      until('the failover', async () => {
+        const ports = await Promise.all(
+          sentinels.map(async (s) => Number(((await adminCommand(s.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string])[1])),
+        );
+        const promoted = ports[0]!;
+        if (promoted === before || !ports.every((port) => port === promoted)) return undefined;
+        // The promoted node accepts writes.
+        return String(await adminCommand(promoted, 'ROLE')).startsWith('master') ? promoted : undefined;
+      }, 60_000);
+    // Sentinel demotes a former master only once it has seen it still claim the role for a while
+    // (about 8 s); until then a client still connected to it writes where nobody reads.
+    const replicating = (port: number, from: number): Promise<true> =>
+      until(`node ${port} to replicate from ${from}`, async () => {
+        const info = String(await adminCommand(port, 'INFO', 'replication'));
+        return info.includes('role:slave') && info.includes(`master_port:${from}`) && info.includes('master_link_status:up') ? true : undefined;
+      }, 60_000);
     return {
       name,
       sentinels,
       masterPort: masterPortNow,
       async failover() {
         const before = await masterPortNow();
-        await command(sentinels[0]!.port, 'SENTINEL', 'FAILOVER', name);
-        return until('the failover', async () => {
-          const ports = await Promise.all(
-            sentinels.map(async (s) => Number(((await command(s.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as [string, string])[1])),
-          );
-          const after = ports[0]!;
-          if (after === before || !ports.every((port) => port === after)) return undefined;
-          // The promoted node accepts writes.
-          return String(await command(after, 'ROLE')).startsWith('master') ? after : undefined;
-        }, 60_000);
+        await adminCommand(sentinels[0]!.port, 'SENTINEL', 'FAILOVER', name);
+        const after = await promotedFrom(before);
+        await replicating(before, after);
+        return after;
+      },
+      async killMaster() {
+        const before = await masterPortNow();
+        const killed = servers.get(before)!;
+        killed.child.kill('SIGKILL');
+        await killed.exited;
+        const after = await promotedFrom(before);
+        servers.set(before, redisServer(before, dir));
+        await replicating(before, after);
+        return after;
       },
       async close() {
-        await Promise.all(procs.map(stop));
+        await Promise.all([...procs, ...servers.values()].map(stop));
         await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
-    await Promise.all(procs.map(stop));
+    await Promise.all([...procs, ...servers.values()].map(stop));
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
@@ -164,7 +197,7 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
     for (const node of nodes) await until(`cluster node ${node.port}`, () => answers(node.port));
     await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `${HOST}:${node.port}`), '--cluster-replicas', '0', '--cluster-yes']);
     for (const node of nodes) {
-      await until(`cluster_state:ok on ${node.port}`, async () => (String(await command(node.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok') ? true : undefined));
+      await until(`cluster_state:ok on ${node.port}`, async () => (String(await adminCommand(node.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok') ? true : undefined));
     }
     return {
       nodes,
