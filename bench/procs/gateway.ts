@@ -67,7 +67,9 @@ serveRequests(async (body) => {
       const { profile } = await profiler.post('Profiler.stop');
       profiler.disconnect();
       profiler = undefined;
-      return profile as unknown as CpuProfile;
+      // The inspector's profile has the fields CpuProfile names (and more).
+      const summary: CpuProfile = profile as CpuProfile;
+      return summary;
     }
     case 'stop':
       await gateway?.close();
