@@ -10,7 +10,16 @@ import { GatewayError } from '../errors.js';
 import type { AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import { silentLogger, type StoreLogger } from '../store/logger.js';
-import { confirmationRecordSchema, decisionRecordSchema, decodeRecord, encodeRecord, KEYS, type ConfirmationRecord } from '../store/records.js';
+import {
+  confirmationRecordSchema,
+  confirmationResultRecordSchema,
+  decisionRecordSchema,
+  decodeRecord,
+  encodeRecord,
+  KEYS,
+  type ConfirmationRecord,
+  type ConfirmationResultRecord,
+} from '../store/records.js';
 import type { Store } from '../store/types.js';
 import { canonicalJson } from '../util/canonical-json.js';
 
@@ -27,6 +36,14 @@ const pendingKey = KEYS.confirmation;
  */
 const EXPIRY_CLAIM_GRACE_MS = 30_000;
 const decidedKey = KEYS.confirmationDecided;
+const resultKey = KEYS.confirmationResult;
+
+/** Where a confirmation stands, as its owner may learn it. */
+export type ConfirmationStatus =
+  | { readonly state: 'pending'; readonly pending: PendingConfirmation }
+  | { readonly state: 'rejected' }
+  /** `outcome` is absent while the approved call is still running (or when its outcome was lost). */
+  | { readonly state: 'approved'; readonly outcome?: Omit<ConfirmationResultRecord, 'v' | 'sub'> };
 
 export function bindingHash(server: string, tool: string, args: unknown): string {
   return createHash('sha256').update(canonicalJson({ server, tool, arguments: args })).digest('hex');
@@ -123,6 +140,22 @@ export class Confirmations {
     this.metrics.confirmations.inc({ event: decision === 'approve' ? 'approved' : 'rejected' });
     this.record(identity, pending, decision, 'human decision', decision === 'approve' ? 'approved' : 'rejected', requestId);
     return pending;
+  }
+
+  /** Keeps what an approved call answered, so its owner can collect it later (e.g. over MCP). */
+  async recordOutcome(identity: Identity, id: string, outcome: Omit<ConfirmationResultRecord, 'v' | 'sub'>): Promise<void> {
+    await this.store.set(resultKey(id), encodeRecord({ sub: identity.sub, ...outcome }), { ttlMs: this.ttlMs });
+  }
+
+  /** The owner's view of a confirmation: pending, rejected, or approved with the call's outcome; 404 for anyone else. */
+  async status(identity: Identity, id: string): Promise<ConfirmationStatus> {
+    const decided = decodeRecord(decisionRecordSchema, await this.store.get(decidedKey(id)), decidedKey(id), this.log);
+    if (decided === undefined || decided.sub !== identity.sub) return { state: 'pending', pending: await this.get(identity, id) };
+    if (decided.decision === 'reject') return { state: 'rejected' };
+    const stored = decodeRecord(confirmationResultRecordSchema, await this.store.get(resultKey(id)), resultKey(id), this.log);
+    if (stored === undefined || stored.sub !== identity.sub) return { state: 'approved' };
+    const { sub: _sub, ...outcome } = stored;
+    return { state: 'approved', outcome };
   }
 
   /** Whether the store knows the confirmation, pending or decided (false once withdrawn, expired or lost). */

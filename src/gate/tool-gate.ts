@@ -14,7 +14,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import type { Identity } from '../auth/identity.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, toGatewayError } from '../errors.js';
 import type { CallOptions, ToolService, VisibleTool } from '../upstream/tool-service.js';
 import type { ConfirmationPreviews } from './confirmation-preview.js';
 import type { ConfirmationDecision, Confirmations, PendingConfirmation } from './confirmations.js';
@@ -107,8 +107,22 @@ export class ToolGate {
    * roles (they may have changed) with exactly the confirmed arguments.
    */
   async runApproved(identity: Identity, pending: PendingConfirmation, options: CallOptions): Promise<CallToolResult> {
-    const pass = await this.check(identity, { server: pending.server, tool: pending.tool }, pending.arguments);
-    return this.execute(identity, pass, { ...options, confirmationId: pending.id });
+    let result: CallToolResult;
+    try {
+      const pass = await this.check(identity, { server: pending.server, tool: pending.tool }, pending.arguments);
+      result = await this.execute(identity, pass, { ...options, confirmationId: pending.id });
+    } catch (error) {
+      const failure = toGatewayError(error);
+      await this.keepOutcome(identity, pending.id, { error: { code: failure.code, message: failure.message } });
+      throw error;
+    }
+    await this.keepOutcome(identity, pending.id, { result });
+    return result;
+  }
+
+  /** The owner may collect the outcome later (gateway__confirmation_status); losing it never fails the call. */
+  private async keepOutcome(identity: Identity, id: string, outcome: { result?: CallToolResult; error?: { code: string; message: string } }): Promise<void> {
+    await this.confirmations.recordOutcome(identity, id, outcome).catch(() => undefined);
   }
 
   private resolve(qualifiedName: string): { server: string; tool: string } {

@@ -39,6 +39,7 @@ import { identityOf } from '../http/authenticate.js';
 import type { VisibleTool } from '../upstream/tool-service.js';
 import { CallFlows, type CallFlow, type ClientView } from './call-flows.js';
 import { confirmationAnswer, confirmationRequest, type ConfirmationRound } from './confirm-elicitation.js';
+import { confirmationStatus, STATUS_TOOL, statusToolDefinition } from './confirmation-status.js';
 import { allowedHostnames, checkHostAndOrigin } from './host-check.js';
 import { LegacySessions } from './legacy-sessions.js';
 
@@ -116,12 +117,16 @@ function buildServer(parts: EndpointParts): Server {
   server.setRequestHandler('tools/list', async (_request, ctx) => {
     const { identity } = scopeOf(ctx);
     await tools.catalogue.loaded();
-    return { tools: tools.visibleTools(identity).map(toolDefinition) };
+    const visible = tools.visibleTools(identity);
+    // The status tool is useful only to a client that may get confirmation ids (it cannot ask the person itself).
+    const needsStatus = visible.some(({ decision }) => decision.effect === 'confirm') && clientView(server, ctx, legacyLevel).capabilities?.elicitation === undefined;
+    return { tools: [...visible.map(toolDefinition), ...(needsStatus ? [statusToolDefinition] : [])] };
   });
   server.setRequestHandler('tools/call', async (request, ctx) => {
     const scope = scopeOf(ctx);
     const { identity, requestId } = scope;
     const { name } = request.params;
+    if (name === STATUS_TOOL) return confirmationStatus(gate, identity, request.params.arguments ?? {});
     const client = clientView(server, ctx, legacyLevel);
     const state = ctx.mcpReq.requestState<RoundState>();
     if (state !== undefined && state.tool !== name) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'The requestState belongs to a call of another tool');
@@ -142,7 +147,8 @@ function buildServer(parts: EndpointParts): Server {
       return {
         ...errorResult(
           `This action needs your confirmation before it runs. Approve or reject confirmation ${pending.id} ` +
-            `(POST /api/confirmations/${pending.id} with {"decision":"approve"}) before ${pending.expiresAt}.`,
+            `(POST /api/confirmations/${pending.id} with {"decision":"approve"}) before ${pending.expiresAt}; ` +
+            `then ${STATUS_TOOL} with this confirmationId gives its outcome and result.`,
         ),
         structuredContent: { confirmationRequired: true, confirmationId: pending.id, expiresAt: pending.expiresAt },
       };

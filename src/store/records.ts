@@ -35,6 +35,8 @@ export const KEYS = {
   confirmation: (id: string): string => `confirm:${id}`,
   /** string, DecisionRecord JSON: who decided, so a late second decision learns it was decided. */
   confirmationDecided: (id: string): string => `confirm-decided:${id}`,
+  /** string, ConfirmationResultRecord JSON, TTL confirmations.ttlMs: what an approved call answered, for its owner to collect. */
+  confirmationResult: (id: string): string => `confirm-result:${id}`,
   /** sorted set of encoded revocations (`jti:<id>`, `sid:<id>`, `sub:<beforeSec>:<sub>`) scored by expiry. */
   revocations: 'revocations',
   /** string, ConversationRecord JSON, TTL runs.conversationTtlMs. */
@@ -120,6 +122,15 @@ export const confirmationRecordSchema = z.object({
 export type ConfirmationRecord = z.output<typeof confirmationRecordSchema>;
 
 export const decisionRecordSchema = z.object({ v: version, sub: z.string(), decision: z.enum(['approve', 'reject']) });
+
+/** The outcome of an approved call that paused no run: its tool result, or the catalogued error it ended with. */
+export const confirmationResultRecordSchema = z.object({
+  v: version,
+  sub: z.string(),
+  result: z.record(z.string(), z.unknown()).optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type ConfirmationResultRecord = z.output<typeof confirmationResultRecordSchema>;
 
 /** Conversations were versioned from their first shape with a title: `v` is required. */
 export const conversationRecordSchema = z.object({

@@ -11,9 +11,10 @@ import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotifica
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
+import { AuditLog, type StoredAuditRecord } from '../../src/ops/audit.js';
 import { DEV_CLIENT_ID, startDevIssuer, type DevIssuer } from '../../src/dev/dev-issuer.js';
 import { startConformanceFixture, type ConformanceFixture } from '../conformance/fixture-server.js';
-import { waitFor } from '../helpers/stack.js';
+import { api, waitFor } from '../helpers/stack.js';
 
 let issuer: DevIssuer;
 let modernUpstream: ConformanceFixture;
@@ -51,6 +52,7 @@ const ERAS: Era[] = ['modern', 'legacy'];
 const UPSTREAMS = ['fx', 'old'] as const;
 
 interface Caller {
+  listTools(): Promise<string[]>;
   callTool(name: string, args: Record<string, unknown>, options?: { onprogress?: (progress: { progress: number }) => void; signal?: AbortSignal; logLevel?: string }): Promise<{ content?: unknown; isError?: boolean; structuredContent?: unknown }>;
   setLogLevel(level: 'debug' | 'info' | 'warning' | 'error'): Promise<void>;
   readonly logs: LoggingMessageNotificationParams[];
@@ -81,6 +83,7 @@ async function modernCaller(options: CallerOptions = {}): Promise<Caller> {
   expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
   return {
     logs,
+    listTools: async () => (await client.listTools()).tools.map((tool) => tool.name),
     // On 2026-07-28 the level travels with each request.
     setLogLevel: async (next) => {
       level = next;
@@ -110,6 +113,7 @@ async function legacyCaller(options: CallerOptions = {}): Promise<Caller> {
   await client.connect(new LegacyTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   return {
     logs,
+    listTools: async () => (await client.listTools()).tools.map((tool) => tool.name),
     setLogLevel: async (level) => {
       await client.setLoggingLevel(level);
     },
@@ -215,6 +219,94 @@ describe.each(ERAS)('/mcp relay, %s client', (era) => {
         const result = await caller.callTool(`${upstream}__test_elicitation`, { message: 'Who are you?' });
         expect(result.isError).toBe(true);
         expect(textOf(result)).toMatch(/elicitation/);
+      } finally {
+        await caller.close();
+      }
+    });
+  });
+
+  describe('confirmations', () => {
+    const SIMPLE = 'This is a simple text response for testing.';
+
+    async function auditOf(confirmationId: string): Promise<StoredAuditRecord[]> {
+      const audit = new AuditLog(gateway.app.log, { store: gateway.store, maxRecords: 10_000, ttlMs: 3_600_000 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The query answers newest first; oldest first reads as the story.
+      return (await audit.query({ user: 'frank.lee', limit: 1_000 })).filter((record) => record.confirmationId === confirmationId).reverse();
+    }
+
+    it('asks the person through elicitation (tool, server, arguments) and runs the call when they approve', async () => {
+      const asked: string[] = [];
+      const caller = await callerFor(era, {
+        elicit: (params) => {
+          asked.push(params.message);
+          return { action: 'accept', content: { approve: true } };
+        },
+      });
+      try {
+        expect(await caller.listTools()).not.toContain('gateway__confirmation_status');
+        const result = await caller.callTool('fx__test_simple_text', {});
+        expect(textOf(result)).toBe(SIMPLE);
+        expect(asked).toHaveLength(1);
+        expect(asked[0]).toContain('fx__test_simple_text');
+        expect(asked[0]).toContain('server fx');
+        expect(asked[0]).toContain('Returns simple text content');
+      } finally {
+        await caller.close();
+      }
+    });
+
+    it('refuses the call when the person declines, and audits it like any confirmation', async () => {
+      const caller = await callerFor(era, { elicit: () => ({ action: 'decline' }) });
+      try {
+        const result = await caller.callTool('fx__test_simple_text', {});
+        expect(result.isError).toBe(true);
+        expect(textOf(result)).toContain('declined');
+        const { confirmationId } = result.structuredContent as { confirmationId: string };
+        await waitFor(async () => (await auditOf(confirmationId)).length >= 2, { what: 'the confirmation audit records' });
+        const records = await auditOf(confirmationId);
+        expect(records.map((record) => [record.event, record.decision, record.outcome])).toEqual([
+          ['confirmation', 'confirm', 'pending'],
+          ['confirmation', 'reject', 'rejected'],
+        ]);
+        expect(records.some((record) => record.event === 'tool_call')).toBe(false);
+      } finally {
+        await caller.close();
+      }
+    });
+
+    it('gives a client without elicitation the confirmation id and gateway__confirmation_status to collect the result', async () => {
+      const caller = await callerFor(era);
+      const frank = await issuer.tokenFor('frank.lee');
+      try {
+        expect(await caller.listTools()).toContain('gateway__confirmation_status');
+        const first = await caller.callTool('fx__test_simple_text', {});
+        expect(first.isError).toBe(true);
+        const { confirmationId } = first.structuredContent as { confirmationId: string };
+        const pending = await caller.callTool('gateway__confirmation_status', { confirmationId });
+        expect(pending.structuredContent).toMatchObject({ status: 'pending', confirmationId });
+        // Only the owner learns anything about it.
+        const other = await callerFor(era, { username: 'alice.chen' });
+        try {
+          const foreign = await other.callTool('gateway__confirmation_status', { confirmationId });
+          expect(foreign.isError).toBe(true);
+          expect(textOf(foreign)).toContain('CONFIRM_5001');
+        } finally {
+          await other.close();
+        }
+        const approved = await api(url.replace(/\/mcp$/, `/api/confirmations/${confirmationId}`), { token: frank, body: { decision: 'approve' } });
+        expect(approved.status).toBe(200);
+        const collected = await caller.callTool('gateway__confirmation_status', { confirmationId });
+        expect(textOf(collected)).toBe(SIMPLE);
+        const bad = await caller.callTool('gateway__confirmation_status', {});
+        expect(bad.isError).toBe(true);
+        expect(textOf(bad)).toContain('MCP_2006');
+        await waitFor(async () => (await auditOf(confirmationId)).length >= 3, { what: 'the audit records' });
+        expect((await auditOf(confirmationId)).map((record) => [record.event, record.outcome])).toEqual([
+          ['confirmation', 'pending'],
+          ['confirmation', 'approved'],
+          ['tool_call', 'ok'],
+        ]);
       } finally {
         await caller.close();
       }
