@@ -60,6 +60,12 @@ const loggingSection = z
   .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
     pretty: z.boolean().default(false).describe('Human-readable lines instead of JSON (the demo turns it on).'),
+    accessLogSampleRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe('Share of successful requests (status < 400) that get an access-log line; failures are always logged and metrics count every request. 0.1 logs one in ten.'),
   })
   .prefault({});
 

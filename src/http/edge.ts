@@ -3,8 +3,8 @@
  * the access log and the error shape. No business logic lives here.
  */
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { securityHeaders } from './security-headers.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { loggerOptions } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -58,12 +58,9 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
     // Callback style: the parser reports through `done`, its return value carries nothing.
     void parseJson(request, text, done);
   });
-  await app.register(helmet, {
-    // The API serves JSON and SSE; the console's CSP allows only its own scripts.
-    // No upgrade-insecure-requests: behind TLS it is moot, and on plain HTTP (a lab, a private network) it would break the console.
-    // The console's sign-in talks to the identity provider (discovery, token endpoint), so its origin may be connected to.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], connectSrc: ["'self'", ...signInOrigins(config)], upgradeInsecureRequests: null } },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
+  const headers = securityHeaders(config);
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(headers);
   });
   await app.register(cors, {
     origin: config.server.cors.origins.length === 0 ? false : config.server.cors.origins,
@@ -75,21 +72,21 @@ export async function createEdge(config: GatewayConfig, metrics: Metrics): Promi
     reply.header(REQUEST_ID_HEADER, request.id);
   });
   traceRequests(app);
+  const { accessLogSampleRate } = config.logging;
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const durationMs = reply.elapsedTime;
-    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    const status = reply.statusCode;
+    metrics.httpRequests.inc({ method: request.method, route, status: String(status) });
     metrics.httpDuration.observe({ method: request.method, route }, durationMs / 1000);
-    request.log.info(
-      { method: request.method, url: request.url, route, status: reply.statusCode, durationMs: Math.round(durationMs * 10) / 10 },
-      'request',
-    );
+    // Failures are always logged; successful requests only at the configured sampling rate (metrics count them all).
+    if (!logsAccess(status, accessLogSampleRate)) return;
+    request.log.info({ method: request.method, url: request.url, route, status, durationMs: Math.round(durationMs * 10) / 10 }, 'request');
   });
   return app;
 }
 
-/** Origins the console's OIDC sign-in fetches from (none unless console.signIn is configured). */
-function signInOrigins(config: GatewayConfig): string[] {
-  const issuer = config.console.signIn?.issuer;
-  return issuer === undefined ? [] : [new URL(issuer).origin];
+/** Whether a response gets an access-log line: every failure (status ≥ 400), a `rate` share of the rest. */
+export function logsAccess(status: number, rate: number, random: () => number = Math.random): boolean {
+  return status >= 400 || rate >= 1 || random() < rate;
 }

@@ -24,7 +24,7 @@ export const REDACTED_PATHS = [
   '*.privateKeyPem',
 ];
 
-export function loggerOptions(config: GatewayConfig['logging']): FastifyServerOptions['logger'] {
+export function loggerOptions(config: Pick<GatewayConfig['logging'], 'level' | 'pretty'>): FastifyServerOptions['logger'] {
   return {
     level: config.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

@@ -64,6 +64,7 @@ export class Catalogue {
   private timer: NodeJS.Timeout | undefined;
   private readonly refreshing = new Map<string, Promise<void>>();
   private initialLoad: Promise<void> = Promise.resolve();
+  private revision = 0;
 
   constructor(
     private readonly servers: ReadonlyMap<string, UpstreamServer>,
@@ -112,6 +113,11 @@ export class Catalogue {
   isAvailable(server: string): boolean {
     const upstream = this.servers.get(server);
     return upstream !== undefined && this.listed.has(server) && !upstream.resilience.isOpen;
+  }
+
+  /** Changes whenever a listing changes what the catalogue holds (tools, names, pins, listed servers): a cache key. */
+  get version(): number {
+    return this.revision;
   }
 
   serverNames(): string[] {
@@ -163,8 +169,10 @@ export class Catalogue {
       this.listed.add(server);
       this.metrics.upstreamUp.set({ server }, 1);
       this.rebuildNames();
+      this.revision += 1;
     } catch (error) {
       this.listed.delete(server);
+      this.revision += 1;
       this.metrics.upstreamUp.set({ server }, 0);
       this.log.warn({ server, err: error }, 'could not list upstream tools');
     }

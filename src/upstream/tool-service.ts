@@ -36,6 +36,13 @@ const SERVICE_IDENTITY: Identity = Object.freeze({
 });
 const SERVICE_CALLER: Caller = Object.freeze({ identity: SERVICE_IDENTITY, accessToken: undefined, service: true });
 
+const MAX_ROLE_SETS = 1_000;
+
+/** The same roles in any order give the same key. */
+export function roleSetKey(roles: readonly string[]): string {
+  return [...roles].sort().join('\u0000');
+}
+
 export interface VisibleTool {
   readonly tool: CatalogueTool;
   readonly decision: Decision;
@@ -59,6 +66,8 @@ export class ToolService {
   private readonly servers = new Map<string, UpstreamServer>();
   private readonly validator: ArgumentValidator = new ArgumentValidator();
   private readonly table: PolicyTable;
+  /** Visible tools per role set, valid for one catalogue version (the policy depends on roles only). */
+  private readonly visibleByRoles = new Map<string, { version: number; tools: readonly VisibleTool[] }>();
 
   constructor(
     private readonly config: GatewayConfig,
@@ -101,11 +110,19 @@ export class ToolService {
   }
 
   /** Tools this identity may see (allow or confirm), in the catalogue's deterministic order. */
-  visibleTools(identity: Identity): VisibleTool[] {
-    return this.catalogue
+  visibleTools(identity: Identity): readonly VisibleTool[] {
+    const key = roleSetKey(identity.roles);
+    const version = this.catalogue.version;
+    const cached = this.visibleByRoles.get(key);
+    if (cached?.version === version) return cached.tools;
+    const tools = this.catalogue
       .tools()
       .map((tool) => ({ tool, decision: this.decisionFor(identity, tool) }))
       .filter(({ decision }) => isVisible(decision));
+    // Role sets are few in practice; a flood of distinct ones only costs recomputation.
+    if (this.visibleByRoles.size >= MAX_ROLE_SETS) this.visibleByRoles.clear();
+    this.visibleByRoles.set(key, { version, tools });
+    return tools;
   }
 
   /** Servers the identity's roles grant, whether or not they are up. */

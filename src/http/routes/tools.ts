@@ -7,7 +7,7 @@ import type { Identity } from '../../auth/identity.js';
 import type { GatewayConfig } from '../../config/schema.js';
 import { publicView, type ConfirmationDecision, type PendingConfirmation } from '../../gate/confirmations.js';
 import type { ToolGate } from '../../gate/tool-gate.js';
-import type { VisibleTool } from '../../upstream/tool-service.js';
+import { roleSetKey, type VisibleTool } from '../../upstream/tool-service.js';
 import { identityOf } from '../authenticate.js';
 
 /** Lets agent runs take over decisions on confirmations that pause a run. */
@@ -35,27 +35,36 @@ function traceparentOf(request: FastifyRequest): string | undefined {
 
 export function registerToolRoutes(app: FastifyInstance, gate: ToolGate, config: GatewayConfig, runDecisions: RunDecisionHandler | undefined): void {
   const { tools } = gate;
+  // The servers part of /api/me depends only on the role set, the catalogue version and which servers
+  // answer: built once per combination instead of per request (bounded; distinct role sets are few).
+  const serverViews = new Map<string, unknown[]>();
+  const serversView = (identity: Identity): unknown[] => {
+    const granted = tools.grantedServers(identity);
+    const available = granted.map((server) => tools.catalogue.isAvailable(server));
+    const key = `${tools.catalogue.version}|${available.map(Number).join('')}|${roleSetKey(identity.roles)}`;
+    let view = serverViews.get(key);
+    if (view !== undefined) return view;
+    const visible = tools.visibleTools(identity);
+    view = granted.map((server, index) => ({
+      name: server,
+      description: config.servers[server]?.description ?? '',
+      available: available[index],
+      tools: visible
+        .filter(({ tool }) => tool.server === server)
+        .map((entry) => {
+          const { name, qualifiedName, description, readOnly, requiresConfirmation } = toolView(entry);
+          return { name, qualifiedName, description, readOnly, requiresConfirmation };
+        }),
+    }));
+    if (serverViews.size >= 1_000) serverViews.clear();
+    serverViews.set(key, view);
+    return view;
+  };
+
   app.get('/api/me', async (request) => {
     const identity = identityOf(request);
     await tools.catalogue.loaded();
-    const visible = tools.visibleTools(identity);
-    return {
-      sub: identity.sub,
-      username: identity.username,
-      email: identity.email,
-      roles: identity.roles,
-      servers: tools.grantedServers(identity).map((server) => ({
-        name: server,
-        description: config.servers[server]?.description ?? '',
-        available: tools.catalogue.isAvailable(server),
-        tools: visible
-          .filter(({ tool }) => tool.server === server)
-          .map((entry) => {
-            const { name, qualifiedName, description, readOnly, requiresConfirmation } = toolView(entry);
-            return { name, qualifiedName, description, readOnly, requiresConfirmation };
-          }),
-      })),
-    };
+    return { sub: identity.sub, username: identity.username, email: identity.email, roles: identity.roles, servers: serversView(identity) };
   });
 
   app.get('/api/tools', async (request) => {
