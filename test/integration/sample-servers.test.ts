@@ -363,6 +363,26 @@ describe('test controls', () => {
     await expect(hung).rejects.toThrow(/abort/i);
   });
 
+  it('hangNextToolCalls leaves the next tools/call unanswered while other requests, tools/list included, are served', async () => {
+    const client = await connectModern('hr', 'alice.chen');
+    servers.hr.controls.hangNextToolCalls(1);
+    // Requests that are not tool calls pass the planned hang by.
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+    const callsBefore = servers.hr.controls.toolCallCount('get_employee');
+    const abort = new AbortController();
+    let settled = false;
+    const hung = client.callTool({ name: 'get_employee', arguments: { employeeId: 'E-1002' } }, { signal: abort.signal }).finally(() => {
+      settled = true;
+    });
+    // The next call is served: the hang was used up by the first.
+    const served = await client.callTool({ name: 'get_employee', arguments: { employeeId: 'E-1002' } });
+    expect(served.isError).not.toBe(true);
+    expect(settled).toBe(false);
+    expect(servers.hr.controls.toolCallCount('get_employee')).toBe(callsBefore + 1);
+    abort.abort();
+    await expect(hung).rejects.toThrow(/abort/i);
+  });
+
   it('redefineTool changes tools/list and notifies listening clients', async () => {
     const description = 'List employees. (Redefined by the test.)';
     const client = await connectModern('support', 'dan.okafor');

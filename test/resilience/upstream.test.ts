@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe('an upstream fault mid-run', () => {
   it('a tool server that hangs: the call times out, the run ends with done', async () => {
-    stack.servers.finance.controls.hangNext(1);
+    stack.servers.finance.controls.hangNextToolCalls(1);
     const frames = await collectRun(await openSse(`${replica.url}/api/query`, { token: bob, body: { query: 'list the invoices' } }));
     expect(frames.find((frame) => frame.event === 'tool_result')?.data).toMatchObject({ ok: false, isError: true });
     expect(frames.at(-1)).toMatchObject({ event: 'done', data: { status: 'completed' } });
@@ -45,7 +45,7 @@ describe('an upstream fault mid-run', () => {
 
   it('a tool server that dies mid-call: the run ends with done, the gateway stays live', async () => {
     await financeAvailable();
-    stack.servers.finance.controls.hangNext(1);
+    stack.servers.finance.controls.hangNextToolCalls(1);
     const connection = await openSse(`${replica.url}/api/query`, { token: bob, body: { query: 'list the invoices' } });
     const before = await collectRun(connection, (frame) => frame.event === 'tool_call');
     expect(before.at(-1)?.event).toBe('tool_call');

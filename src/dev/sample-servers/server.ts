@@ -1,5 +1,5 @@
 /** Starts one sample MCP server on loopback, with in-process test controls. */
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import type { JWTVerifyGetKey } from 'jose';
@@ -32,6 +32,8 @@ export interface SampleServerControls<N extends SampleServerName = SampleServerN
   failNext(count: number, status: FaultStatus, retryAfterSec?: number): void;
   /** The next `count` HTTP requests never answer, until the client gives up or the server closes. */
   hangNext(count: number): void;
+  /** The next `count` `tools/call` requests never answer; other requests are served meanwhile. */
+  hangNextToolCalls(count: number): void;
   /** HTTP requests received, including failed and hung ones. */
   requestCount(): number;
   /** `tools/call` executions that reached the tool's handler. */
@@ -55,6 +57,19 @@ function answerFault(res: ServerResponse, fault: Extract<Fault, { kind: 'fail' }
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (fault.retryAfterSec !== undefined) headers['retry-after'] = String(fault.retryAfterSec);
   res.writeHead(fault.status, headers).end(JSON.stringify({ error: 'injected_fault', status: fault.status }));
+}
+
+/** The JSON-RPC method of a request body read ahead (only when a fault aims at one method). */
+async function readMethod(req: IncomingMessage): Promise<{ body: unknown; method: string | undefined }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const method = typeof body === 'object' && body !== null && 'method' in body && typeof body.method === 'string' ? body.method : undefined;
+    return { body, method };
+  } catch {
+    return { body: undefined, method: undefined };
+  }
 }
 
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
@@ -93,9 +108,9 @@ export async function startSampleServer<N extends SampleServerName>(name: N, opt
     onError: options.onError,
   });
 
-  const server = createServer((req, res) => {
-    requests += 1;
-    const fault = faults.take();
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const read = faults.needsMethod() && req.method === 'POST' ? await readMethod(req) : undefined;
+    const fault = faults.take(read?.method);
     if (fault?.kind === 'hang') return; // no answer at all; close() drops the socket
     if (fault?.kind === 'fail') return answerFault(res, fault);
     if (req.url?.split('?')[0] !== MCP_PATH) {
@@ -109,8 +124,12 @@ export async function startSampleServer<N extends SampleServerName>(name: N, opt
         span.setAttribute('http.response.status_code', res.statusCode);
         span.end();
       });
-      void endpoint.handle(req, res);
+      void endpoint.handle(req, res, read?.body);
     });
+  };
+  const server = createServer((req, res) => {
+    requests += 1;
+    void serve(req, res);
   });
   const address = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -122,6 +141,7 @@ export async function startSampleServer<N extends SampleServerName>(name: N, opt
     controls: {
       failNext: (count, status, retryAfterSec) => faults.failNext(count, status, retryAfterSec),
       hangNext: (count) => faults.hangNext(count),
+      hangNextToolCalls: (count) => faults.hangNextToolCalls(count),
       requestCount: () => requests,
       toolCallCount: (tool) => calls.get(tool) ?? 0,
       redefineTool(tool, patch) {
