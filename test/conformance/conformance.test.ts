@@ -25,6 +25,14 @@ export const PASSING_THROUGH_GATEWAY: readonly string[] = [
   'tools-call-error',
   'json-schema-2020-12',
   'dns-rebinding-protection',
+  'logging-set-level',
+  'tools-call-with-logging',
+  'tools-call-with-progress',
+  'tools-call-sampling',
+  'tools-call-elicitation',
+  'elicitation-sep1034-defaults',
+  'elicitation-sep1330-enums',
+  'server-sse-multiple-streams',
 ];
 
 /** Out of scope for a gateway, with the reason (kept in step with docs/mcp.md). */
