@@ -28,10 +28,12 @@ export type ConfirmationAnswer =
 export function confirmationRequest(pending: PendingConfirmation, tools: ToolService): InputRequest {
   const tool = tools.catalogue.find(pending.server, pending.tool);
   const what = tool?.description === undefined || tool.description === '' ? '' : `\nWhat it does: ${tool.description}`;
+  // The preview (servers.*.tools.*.preview) says what the arguments refer to, e.g. the employee's name.
+  const about = pending.preview === undefined ? '' : `\nAbout: ${pending.preview}`;
   return inputRequired.elicit({
     message:
       `The assistant wants to run "${tool?.qualifiedName ?? pending.tool}" (tool ${pending.tool} on server ${pending.server}), ` +
-      `which needs your confirmation.${what}\nArguments: ${JSON.stringify(pending.arguments, null, 2)}\nRun it?`,
+      `which needs your confirmation.${what}${about}\nArguments: ${JSON.stringify(pending.arguments, null, 2)}\nRun it?`,
     requestedSchema: {
       type: 'object',
       properties: { approve: { type: 'boolean', title: 'Run this action', description: 'Tick to run it exactly as shown; leave unticked or decline to refuse.', default: false } },

@@ -5,6 +5,7 @@
  * A preview tool the caller may not use, one that is not a plain read, one the server refuses, one that
  * fails or hangs: the confirmation is created all the same, without a preview.
  */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, redisStore, startGateway, startTestStack, testConfig, type RunningGateway, type TestStack } from '../helpers/stack.js';
 import { collectRun, type SseFrame } from '../helpers/sse.js';
@@ -58,6 +59,26 @@ const requestDelete = (gateway: RunningGateway, employeeId: string) =>
 const untilConfirmation = (frame: SseFrame): boolean => frame.event === 'confirmation_required' || frame.event === 'done';
 
 describe('a confirmation carries its preview', () => {
+  it('over /mcp with elicitation: the question names the employee behind the id', async () => {
+    const target = employee('E-1045');
+    const asked: string[] = [];
+    const client = new Client({ name: 'preview-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' }, capabilities: { elicitation: { form: {} } } });
+    client.setRequestHandler('elicitation/create', (request) => {
+      asked.push((request.params as { message: string }).message);
+      return { action: 'decline' };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${a.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${alice}` } } }));
+    try {
+      const result = await client.callTool({ name: 'hr__delete_employee', arguments: { employeeId: 'E-1045' } });
+      expect(result.isError).toBe(true);
+      expect(asked).toHaveLength(1);
+      expect(asked[0]).toContain(`About: ${target.name}`);
+      expect(hr().toolCallCount('delete_employee')).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('direct call: the employee behind the id, read as the caller, and the same on the other replica', async () => {
     const target = employee('E-1046');
     const reads = hr().toolCallCount('get_employee');
