@@ -31,6 +31,10 @@ import { Conversations } from './runs/conversations.js';
 import { RunJournals } from './runs/run-journal.js';
 import { RunManager } from './runs/run-manager.js';
 import { RunStore } from './runs/run-store.js';
+import type { RunEvent } from './runs/events.js';
+import { RunElicitations } from './runs/run-elicitations.js';
+import { RunRelays } from './runs/run-relay.js';
+import { RunSampling } from './runs/run-sampling.js';
 import { TokenBudget } from './runs/token-budget.js';
 import { AssertionSigner, loadSigningKey } from './upstream/identity-assertion.js';
 import { ToolService } from './upstream/tool-service.js';
@@ -128,13 +132,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const runStore = new RunStore(store, config.runs.ttlMs, app.log);
   const journals = new RunJournals(runStore, { bufferEvents: config.runs.outageBufferEvents, maxOutageMs: config.runs.leaseTtlMs }, metrics, app.log);
   const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns, app.log);
+  const budget = new TokenBudget(store);
+  const emit = (runId: string, event: RunEvent): Promise<string> => journals.emit(runId, event);
+  const elicitations = new RunElicitations({ store, emit, audit, timeoutMs: config.runs.elicitation.timeoutMs, pollMs: Math.floor(config.runs.leaseTtlMs / 3), log: app.log });
+  const sampling = new RunSampling({ model, budget, config, metrics, audit, emit, write: (runId, write) => journals.write(runId, write) });
   const loop = new AgentLoop({
     journals,
     tools,
     gate,
     model,
     conversations,
-    budget: new TokenBudget(store),
+    budget,
+    relays: new RunRelays(elicitations, sampling),
     config,
     metrics,
     log: app.log,
@@ -155,7 +164,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     registerRevocationAdminRoutes(api, revocations, config);
     registerPinAdminRoutes(api, tools, config);
     registerToolRoutes(api, gate, config, (identity, pending, decision) => runs.decide(identity, pending, decision));
-    registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config });
+    registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config, elicitations });
     registerConversationRoutes(api, conversations, tools.catalogue);
     registerAdminRoutes(api, { health, tools, audit, config });
     mcpEndpoint = registerMcpEndpoint(api, gate, config, app.log, await signer.derivedSecret('mcp requestState'));

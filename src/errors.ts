@@ -62,6 +62,9 @@ export const ERROR_CATALOGUE = {
   RUN_6001: { status: 404, retryable: false, message: 'No such run' },
   RUN_6002: { status: 409, retryable: false, message: 'The run has already finished' },
   RUN_6003: { status: 504, retryable: true, message: 'The run did not finish within its deadline' },
+  RUN_6004: { status: 404, retryable: false, message: 'No such question in this run, or it is no longer waiting for an answer' },
+  RUN_6005: { status: 400, retryable: false, message: 'The answer does not match the form the tool server asked for' },
+  RUN_6006: { status: 409, retryable: false, message: 'The question has already been answered' },
 
   // The gateway itself (9xxx)
   GATEWAY_9000: { status: 500, retryable: true, message: 'Internal error' },

@@ -360,6 +360,26 @@ const runsSection = z
     outageBufferEvents: positiveInt
       .default(2_000)
       .describe('Events of one run held for the store while it is unreachable (readers on the driving replica get them at once); beyond this the run ends with GATEWAY_9002. Metric: gateway_run_log_buffered_events.'),
+    elicitation: z
+      .strictObject({
+        timeoutMs: positiveInt
+          .default(180_000)
+          .describe(
+            "How long a run waits for its owner to answer a tool server's question asked during a call (MCP elicitation); then the server is told `cancel` and the run goes on. The call's own ceiling (upstream.maxTotalTimeoutMs, or the server's) still bounds the wait, so keep this below it.",
+          ),
+      })
+      .prefault({}),
+    sampling: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Serve a tool server's sampling request (MCP sampling/createMessage) made during a run's tool call with the gateway's model, counted against the run owner's daily token budget. Off: the server gets JSON-RPC -32601, as REST calls always do.",
+          ),
+        maxTokens: positiveInt.default(1_024).describe("Most output tokens one sampling request may use (a server's larger maxTokens is lowered to this)."),
+      })
+      .prefault({}),
   })
   .prefault({});
 

@@ -55,6 +55,20 @@ const RUN_EVENT_DATA: Record<RunEventType, Json> = {
     ['confirmationId', 'callId', 'server', 'tool', 'arguments', 'expiresAt'],
   ),
   confirmation_resolved: object({ confirmationId: str, decision: { type: 'string', enum: ['approve', 'reject', 'expired', 'withdrawn'] } }),
+  elicitation_required: object({
+    elicitationId: str,
+    callId: str,
+    server: str,
+    tool: str,
+    message: str,
+    requestedSchema: object({ type: { type: 'string', const: 'object' }, properties: anyObject, required: strings }, ['type', 'properties']),
+    expiresAt: { type: 'string', format: 'date-time' },
+  }),
+  elicitation_resolved: object({ elicitationId: str, outcome: { type: 'string', enum: ['accept', 'decline', 'cancel', 'expired', 'withdrawn'] } }),
+  sampling: object(
+    { callId: str, server: str, tool: str, outcome: { type: 'string', enum: ['served', 'refused'] }, reason: str, inputTokens: { type: 'integer' }, outputTokens: { type: 'integer' } },
+    ['callId', 'server', 'tool', 'outcome', 'inputTokens', 'outputTokens'],
+  ),
   warning: object({ code: str, message: str }),
   usage: object({ inputTokens: { type: 'integer' }, outputTokens: { type: 'integer' }, cacheReadTokens: { type: 'integer' }, cacheCreationTokens: { type: 'integer' } }),
   error: ref('ErrorObject'),
@@ -283,6 +297,16 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     auth: 'bearer',
     responses: { 200: sse, 204: { description: 'The run has finished and Last-Event-ID is at or past its last event: nothing more to read.' } },
     errors: { 404: 'NotFound', 503: 'Unavailable' },
+  },
+  'POST /api/runs/{runId}/elicitations/{elicitationId}': {
+    operationId: 'answerElicitation',
+    summary: "Answer a tool server's question in a run (owner only, single use)",
+    description:
+      'A tool server asked the run\'s owner for input during a tool call (run event `elicitation_required`). `accept` sends `content`, checked against the event\'s `requestedSchema`; `decline` and `cancel` send none. Any replica takes the answer; the run\'s stream then shows `elicitation_resolved`.',
+    tag: 'agent',
+    auth: 'bearer',
+    responses: { 200: json(object({ elicitationId: str, action: { type: 'string', enum: ['accept', 'decline', 'cancel'] } }), 'Answered; the tool call goes on.') },
+    errors: { 404: 'NotFound', 409: 'Conflict' },
   },
   'DELETE /api/runs/{runId}': {
     operationId: 'cancelRun',

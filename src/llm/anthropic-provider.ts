@@ -29,6 +29,17 @@ export interface TurnRequest {
   signal: AbortSignal;
 }
 
+/** One model reply without tools, not streamed (a tool server's sampling request). */
+export interface CompletionRequest {
+  system?: string | undefined;
+  messages: Anthropic.MessageParam[];
+  maxTokens: number;
+  temperature?: number | undefined;
+  stopSequences?: string[] | undefined;
+  timeoutMs: number;
+  signal: AbortSignal;
+}
+
 const CREDENTIAL_CHECK_INTERVAL_MS = 60_000;
 
 export function modelError(error: unknown): GatewayError {
@@ -86,15 +97,31 @@ export class AnthropicProvider {
       return {
         content: message.content,
         stopReason: message.stop_reason,
-        usage: {
-          inputTokens: message.usage.input_tokens,
-          outputTokens: message.usage.output_tokens,
-          cacheReadTokens: message.usage.cache_read_input_tokens ?? 0,
-          cacheCreationTokens: message.usage.cache_creation_input_tokens ?? 0,
-        },
+        usage: usageOf(message.usage),
       };
     } catch (error) {
       stream.abort();
+      if (request.signal.aborted) throw request.signal.reason ?? error;
+      throw modelError(error);
+    }
+  }
+
+  /** One reply to `request`, with the configured model. */
+  async complete(request: CompletionRequest): Promise<ModelTurn> {
+    try {
+      const message = await this.client.messages.create(
+        {
+          model: this.config.model,
+          max_tokens: request.maxTokens,
+          messages: request.messages,
+          ...(request.system === undefined ? {} : { system: request.system }),
+          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+          ...(request.stopSequences === undefined ? {} : { stop_sequences: request.stopSequences }),
+        },
+        { signal: request.signal, timeout: Math.max(1, Math.min(this.config.timeoutMs, request.timeoutMs)) },
+      );
+      return { content: message.content, stopReason: message.stop_reason, usage: usageOf(message.usage) };
+    } catch (error) {
       if (request.signal.aborted) throw request.signal.reason ?? error;
       throw modelError(error);
     }
@@ -118,4 +145,13 @@ export class AnthropicProvider {
     }
     return this.credentialCheck.result;
   }
+}
+
+function usageOf(usage: Anthropic.Usage): TurnUsage {
+  return {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    cacheReadTokens: usage.cache_read_input_tokens ?? 0,
+    cacheCreationTokens: usage.cache_creation_input_tokens ?? 0,
+  };
 }

@@ -28,7 +28,8 @@ export function redactArguments(value: unknown, depth = 0): unknown {
 }
 
 export interface AuditRecord {
-  event: 'tool_call' | 'confirmation';
+  /** `elicitation`, `sampling`: what a tool server asked of an agent run's owner during a call. */
+  event: 'tool_call' | 'confirmation' | 'elicitation' | 'sampling';
   sub: string;
   username: string;
   roles: readonly string[];

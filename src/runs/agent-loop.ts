@@ -22,6 +22,7 @@ import type { RunEvent, RunStatus } from './events.js';
 import { frameToolResult, framedFailure, modelTools, systemBlocks, type FramedResult } from './model-tools.js';
 import { whileUnavailable, type RunJournals } from './run-journal.js';
 import type { PendingToolUse, RunState } from './run-store.js';
+import type { RunRelays } from './run-relay.js';
 import type { TokenBudget } from './token-budget.js';
 
 export interface LoopDependencies {
@@ -32,6 +33,8 @@ export interface LoopDependencies {
   model: AnthropicProvider;
   conversations: Conversations;
   budget: TokenBudget;
+  /** Where a tool server's elicitation and sampling requests during a run's tool call go. */
+  relays: RunRelays;
   config: GatewayConfig;
   metrics: Metrics;
   log: FastifyBaseLogger;
@@ -169,14 +172,17 @@ export class AgentLoop {
     if (entry.failure !== undefined) {
       framed = framedFailure(server, toolName, entry.failure);
     } else {
+      const input = this.deps.relays.open({ runId: state.id, callId: use.id, server, tool: toolName, identity, deadlineAtMs: state.deadlineAtMs }, signal);
       try {
         const pass = await this.deps.gate.check(identity, { server, tool: toolName }, use.input);
-        const result = await this.deps.gate.execute(identity, pass, { requestId: state.id, runId: state.id, confirmationId, signal });
+        const result = await this.deps.gate.execute(identity, pass, { requestId: state.id, runId: state.id, confirmationId, signal, relay: input.relay });
         framed = frameToolResult(server, toolName, result, this.deps.config.limits.maxToolResultBytes);
       } catch (error) {
         signal.throwIfAborted();
         const failure = toGatewayError(error);
         framed = framedFailure(server, toolName, `The call failed (${failure.code}): ${failure.message}`);
+      } finally {
+        input.close();
       }
     }
     if (framed.truncated) {

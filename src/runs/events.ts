@@ -5,6 +5,13 @@
 import type { ErrorObject } from '../errors.js';
 import type { ConfirmationToolView } from './confirmation-view.js';
 
+/** The form an elicitation asks for: a flat object of primitive fields (MCP restricts it so). */
+export interface ElicitationSchema {
+  type: 'object';
+  properties: Record<string, Record<string, unknown>>;
+  required?: string[];
+}
+
 export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'expired';
 
 export interface RunEventMap {
@@ -15,6 +22,12 @@ export interface RunEventMap {
   /** `preview`: what the arguments refer to, when the tool's config names a preview (see confirmation-preview.ts). */
   confirmation_required: { confirmationId: string; callId: string; server: string; tool: string; arguments: Record<string, unknown>; expiresAt: string; preview?: string } & ConfirmationToolView;
   confirmation_resolved: { confirmationId: string; decision: 'approve' | 'reject' | 'expired' | 'withdrawn' };
+  /** An upstream asks the run's owner for input during tool call `callId` (MCP elicitation, form mode; see run-elicitations.ts). */
+  elicitation_required: { elicitationId: string; callId: string; server: string; tool: string; message: string; requestedSchema: ElicitationSchema; expiresAt: string };
+  /** `expired`: no answer in time (the upstream got `cancel`); `withdrawn`: the call or run ended first. */
+  elicitation_resolved: { elicitationId: string; outcome: 'accept' | 'decline' | 'cancel' | 'expired' | 'withdrawn' };
+  /** An upstream asked for a model completion during tool call `callId` (MCP sampling; see run-sampling.ts). */
+  sampling: { callId: string; server: string; tool: string; outcome: 'served' | 'refused'; reason?: string; inputTokens: number; outputTokens: number };
   warning: { code: string; message: string };
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheCreationTokens: number };
   error: ErrorObject;
@@ -35,6 +48,9 @@ export const RUN_EVENT_TYPES: readonly RunEventType[] = [
   'tool_result',
   'confirmation_required',
   'confirmation_resolved',
+  'elicitation_required',
+  'elicitation_resolved',
+  'sampling',
   'warning',
   'usage',
   'error',

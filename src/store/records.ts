@@ -31,6 +31,10 @@ export const KEYS = {
   runReaders: (runId: string): string => `run-readers:${runId}`,
   /** string, the replica that settled a run nobody drives any more (single winner among readers). */
   runSettled: (runId: string): string => `run-settled:${runId}`,
+  /** string, RunElicitationRecord JSON, TTL runs.elicitation.timeoutMs plus a claim grace: an upstream's question to a run's owner. */
+  runElicitation: (id: string): string => `run-elicit:${id}`,
+  /** string, RunElicitationAnswerRecord JSON, TTL runs.elicitation.timeoutMs: the owner's answer, for the replica driving the run. */
+  runElicitationAnswer: (id: string): string => `run-elicit-answer:${id}`,
   /** string, ConfirmationRecord JSON, TTL confirmations.ttlMs plus a claim grace. */
   confirmation: (id: string): string => `confirm:${id}`,
   /** string, DecisionRecord JSON: who decided, so a late second decision learns it was decided. */
@@ -64,6 +68,8 @@ export const CHANNELS = {
   revocations: 'revocations',
   /** ControlMessage text: readers attaching and leaving, cancellation, hand-over of a paused run. */
   runControl: (runId: string): string => `run-ctl:${runId}`,
+  /** `answered`: wakes the replica waiting for an elicitation's answer (it reads the answer record). */
+  runElicitation: (id: string): string => `run-elicit:${id}`,
 } as const;
 
 // ---- records ------------------------------------------------------------------------------------
@@ -120,6 +126,28 @@ export const confirmationRecordSchema = z.object({
   preview: z.string().optional(),
 });
 export type ConfirmationRecord = z.output<typeof confirmationRecordSchema>;
+
+/** What an upstream asked a run's owner during a tool call (MCP elicitation, form mode). */
+export const runElicitationRecordSchema = z.object({
+  v: version,
+  id: z.string(),
+  sub: z.string(),
+  runId: z.string(),
+  callId: z.string(),
+  server: z.string(),
+  tool: z.string(),
+  requestedSchema: z.record(z.string(), z.unknown()),
+  expiresAt: z.string(),
+});
+export type RunElicitationRecord = z.output<typeof runElicitationRecordSchema>;
+
+export const runElicitationAnswerRecordSchema = z.object({
+  v: version,
+  sub: z.string(),
+  action: z.enum(['accept', 'decline', 'cancel']),
+  content: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])).optional(),
+});
+export type RunElicitationAnswerRecord = z.output<typeof runElicitationAnswerRecordSchema>;
 
 export const decisionRecordSchema = z.object({ v: version, sub: z.string(), decision: z.enum(['approve', 'reject']) });
 

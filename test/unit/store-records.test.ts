@@ -32,6 +32,8 @@ describe('key families', () => {
       runLease: KEYS.runLease('R'),
       runReaders: KEYS.runReaders('R'),
       runSettled: KEYS.runSettled('R'),
+      runElicitation: KEYS.runElicitation('E'),
+      runElicitationAnswer: KEYS.runElicitationAnswer('E'),
       confirmation: KEYS.confirmation('C'),
       confirmationDecided: KEYS.confirmationDecided('C'),
       confirmationResult: KEYS.confirmationResult('C'),
@@ -46,12 +48,15 @@ describe('key families', () => {
       rlQuery: RATE_LIMIT_PREFIXES.query('default'),
       chRevocations: CHANNELS.revocations,
       chRunControl: CHANNELS.runControl('R'),
+      chRunElicitation: CHANNELS.runElicitation('E'),
     }).toEqual({
       run: 'run:R',
       runLog: 'run-log:R',
       runLease: 'run-lease:R',
       runReaders: 'run-readers:R',
       runSettled: 'run-settled:R',
+      runElicitation: 'run-elicit:E',
+      runElicitationAnswer: 'run-elicit-answer:E',
       confirmation: 'confirm:C',
       confirmationDecided: 'confirm-decided:C',
       confirmationResult: 'confirm-result:C',
@@ -66,6 +71,7 @@ describe('key families', () => {
       rlQuery: 'rl:query:default',
       chRevocations: 'revocations',
       chRunControl: 'run-ctl:R',
+      chRunElicitation: 'run-elicit:E',
     });
   });
 });

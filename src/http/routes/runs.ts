@@ -1,7 +1,8 @@
 /**
  * Agent runs over SSE: `POST /api/query` starts a run and streams it; `GET /api/runs/:id/events`
- * resumes from a Last-Event-ID on any replica; `DELETE /api/runs/:id` cancels. Both streams only
- * tail the run's log.
+ * resumes from a Last-Event-ID on any replica; `DELETE /api/runs/:id` cancels;
+ * `POST /api/runs/:id/elicitations/:elicitationId` answers a tool server's question (any replica).
+ * Both streams only tail the run's log.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Identity } from '../../auth/identity.js';
@@ -9,6 +10,7 @@ import type { GatewayConfig } from '../../config/schema.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import { tierFor } from '../../policy/rate-tier.js';
 import type { AgentLoop } from '../../runs/agent-loop.js';
+import type { ElicitationAnswer, RunElicitations } from '../../runs/run-elicitations.js';
 import type { RunManager } from '../../runs/run-manager.js';
 import type { RunStore } from '../../runs/run-store.js';
 import type { ToolService } from '../../upstream/tool-service.js';
@@ -27,6 +29,7 @@ export interface RunRouteDependencies {
   sse: SseRegistry;
   rateLimits: RateLimits;
   config: GatewayConfig;
+  elicitations: RunElicitations;
 }
 
 /**
@@ -106,12 +109,44 @@ export function registerRunRoutes(app: FastifyInstance, deps: RunRouteDependenci
     },
   );
 
+  registerElicitationRoute(app, deps);
+
   app.delete<{ Params: { runId: string } }>(
     '/api/runs/:runId',
     { schema: { params: { type: 'object', properties: { runId: { type: 'string', pattern: UUID } }, required: ['runId'] } } },
     async (request, reply) => {
       await deps.manager.cancel(identityOf(request), request.params.runId);
       return reply.status(202).send({ runId: request.params.runId, status: 'cancelling' });
+    },
+  );
+}
+
+function registerElicitationRoute(app: FastifyInstance, deps: RunRouteDependencies): void {
+  app.post<{ Params: { runId: string; elicitationId: string }; Body: ElicitationAnswer }>(
+    '/api/runs/:runId/elicitations/:elicitationId',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          properties: { runId: { type: 'string', pattern: UUID }, elicitationId: { type: 'string', pattern: UUID } },
+          required: ['runId', 'elicitationId'],
+        },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['action'],
+          properties: {
+            action: { type: 'string', enum: ['accept', 'decline', 'cancel'] },
+            // Checked against the form the tool server asked for (RUN_6005); only with accept.
+            content: { type: 'object' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { runId, elicitationId } = request.params;
+      await deps.elicitations.answer(identityOf(request), runId, elicitationId, request.body, request.id);
+      return { elicitationId, action: request.body.action };
     },
   );
 }
