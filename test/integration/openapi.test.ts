@@ -82,7 +82,7 @@ it('declares the run streams as text/event-stream with a schema for every event'
   // @fastify/swagger writes `const` as a one-value enum.
   const variants = document.components.schemas.RunEvent.oneOf as Array<{ properties: { event: { enum: string[] } } }>;
   const events = variants.map((variant) => variant.properties.event.enum[0]);
-  expect(events).toEqual(['run', 'text', 'tool_call', 'tool_result', 'confirmation_required', 'confirmation_resolved', 'warning', 'usage', 'error', 'done']);
+  expect(events).toEqual(['run', 'text', 'tool_call', 'tool_result', 'confirmation_required', 'confirmation_resolved', 'elicitation_required', 'elicitation_resolved', 'sampling', 'warning', 'usage', 'error', 'done']);
 });
 
 it('asks for a token only where one is required', () => {
