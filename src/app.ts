@@ -129,8 +129,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     },
   });
   void model.credentialStatus();
-  const runStore = new RunStore(store, config.runs.ttlMs, app.log);
-  const journals = new RunJournals(runStore, { bufferEvents: config.runs.outageBufferEvents, maxOutageMs: config.runs.leaseTtlMs }, metrics, app.log);
+  const runStore = new RunStore(store, config.runs.ttlMs, app.log, { max: config.runs.maxFinishedRuns, onEvict: () => metrics.runsEvicted.inc() });
+  const journals = new RunJournals(
+    runStore,
+    { bufferEvents: config.runs.outageBufferEvents, maxOutageMs: config.runs.leaseTtlMs, batchMs: config.runs.appendBatchMs },
+    metrics,
+    app.log,
+  );
   const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns, app.log);
   const budget = new TokenBudget(store);
   const emit = (runId: string, event: RunEvent): Promise<string> => journals.emit(runId, event);

@@ -360,6 +360,13 @@ const runsSection = z
     outageBufferEvents: positiveInt
       .default(2_000)
       .describe('Events of one run held for the store while it is unreachable (readers on the driving replica get them at once); beyond this the run ends with GATEWAY_9002. Metric: gateway_run_log_buffered_events.'),
+    appendBatchMs: nonNegativeInt
+      .max(1_000)
+      .default(10)
+      .describe("How long a model text delta may wait to be written to the run's log together with those after it (one store round trip for many). Readers on the driving replica get it at once; the run's first event never waits; 0 writes each at once."),
+    maxFinishedRuns: positiveInt
+      .default(10_000)
+      .describe('Memory store only: finished runs (state and event log) kept for resuming, at most; beyond it the oldest finished are deleted before runs.ttlMs (metric gateway_runs_evicted_total). On Redis finished runs expire with runs.ttlMs.'),
     elicitation: z
       .strictObject({
         timeoutMs: positiveInt

@@ -112,6 +112,11 @@ export class Metrics {
     help: 'Agent runs executing on this instance',
     registers: [this.registry],
   });
+  readonly runsEvicted = new Counter({
+    name: 'gateway_runs_evicted_total',
+    help: 'Finished runs deleted before their retention because the memory store held runs.maxFinishedRuns',
+    registers: [this.registry],
+  });
   readonly runs = new Counter({
     name: 'gateway_runs_total',
     help: 'Finished agent runs by final status',

@@ -34,7 +34,15 @@ type QueueItem = { kind: 'event'; event: LoggedRunEvent } | { kind: 'write'; wri
 export interface JournalOptions {
   bufferEvents: number;
   maxOutageMs: number;
+  /**
+   * How long a text delta may wait to be written together with the ones after it (0: written like
+   * any event). Readers on this replica get it at once either way; the run's first event never waits.
+   */
+  batchMs: number;
 }
+
+/** Events written in one round trip at most; also the text deltas held before the model is made to wait for the store. */
+const MAX_BATCH = 256;
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 1_000;
@@ -48,6 +56,9 @@ export class RunJournal {
   private baseId: StreamId;
   private readonly listeners = new Set<() => void>();
   private draining: Promise<void> | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Events this journal has logged (the first one is never held back for a batch). */
+  private logged = 0;
   private outageSince: number | undefined;
   private outageBegan: { promise: Promise<void>; resolve: () => void } = deferred();
   private failure: GatewayError | undefined;
@@ -93,6 +104,7 @@ export class RunJournal {
   close(): void {
     this.open = false;
     this.notify();
+    if (this.queue.length > 0) void this.drain();
   }
 
   /** True once everything queued is in the store (or can never be). */
@@ -111,7 +123,18 @@ export class RunJournal {
       this.fail(overflow, 'buffer full');
       throw overflow;
     }
+    if (event.type === 'text' && this.options.batchMs > 0 && this.logged > 0 && this.queuedEvents < MAX_BATCH) return this.pushBatched(event);
     return this.push(event);
+  }
+
+  /**
+   * A text delta: given to readers here at once, written within `batchMs` together with whatever
+   * follows (one round trip for many deltas). The next event that is not a delta writes it at once.
+   */
+  private pushBatched(event: RunEvent): Promise<string> {
+    const logged = this.enqueue(event);
+    if (this.draining === undefined) this.flushTimer ??= setTimeout(() => void this.drain(), this.options.batchMs);
+    return Promise.resolve(logged.id);
   }
 
   /** Queues a store write that must land after the events before it (state, conversation). */
@@ -122,8 +145,7 @@ export class RunJournal {
   }
 
   saveState(state: RunState): Promise<void> {
-    const record = this.runs.serialize(state);
-    return this.write(() => this.runs.saveSerialized(state.id, record));
+    return this.write(this.runs.snapshot(state));
   }
 
   /** Waits until everything queued is in the store; throws GATEWAY_9002 when that cannot happen in time. */
@@ -180,13 +202,19 @@ export class RunJournal {
     this.onFailure?.(error);
   }
 
-  private push(event: RunEvent, final = false): Promise<string> {
+  private enqueue(event: RunEvent): LoggedRunEvent {
     this.last = nextStreamId(this.last, Date.now());
     const logged = { ...event, id: formatStreamId(this.last) };
+    this.logged += 1;
     this.remember(logged);
     this.queue.push({ kind: 'event', event: logged });
     this.queuedEvents += 1;
     this.metrics.runLogBuffered.inc();
+    return logged;
+  }
+
+  private push(event: RunEvent, final = false): Promise<string> {
+    const logged = this.enqueue(event);
     if (final) {
       void this.drain();
       return Promise.resolve(logged.id);
@@ -230,8 +258,12 @@ export class RunJournal {
   }
 
   private drain(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.draining ??= this.writeQueue().finally(() => {
       this.draining = undefined;
+      // A delta queued as the last write finished found a drain still in flight and armed no timer.
+      if (this.queue.length > 0) this.flushTimer ??= setTimeout(() => void this.drain(), this.options.batchMs);
     });
     return this.draining;
   }
@@ -240,18 +272,16 @@ export class RunJournal {
     let delayMs = RETRY_MIN_MS;
     while (this.queue.length > 0) {
       const head = this.queue[0]!;
+      // Consecutive events go in one round trip: those queued while the previous write was in flight, or held for a batch.
+      const events: LoggedRunEvent[] = [];
+      for (const item of this.queue) {
+        if (item.kind !== 'event' || events.length === MAX_BATCH) break;
+        events.push(item.event);
+      }
       try {
-        if (head.kind === 'event') {
-          const { id, ...event } = head.event;
-          await this.runs.append(this.runId, event, id);
-        } else {
-          await head.write();
-        }
-        this.queue.shift();
-        if (head.kind === 'event') {
-          this.queuedEvents -= 1;
-          this.metrics.runLogBuffered.dec();
-        }
+        if (head.kind === 'event') await this.runs.appendMany(this.runId, events);
+        else await head.write();
+        this.dequeue(head.kind === 'event' ? events.length : 1);
         if (this.outageSince !== undefined) this.endOutage();
         delayMs = RETRY_MIN_MS;
       } catch (error) {
@@ -263,11 +293,7 @@ export class RunJournal {
         if (!isStoreUnavailable(error)) {
           // Not an outage: a bug. Skip the write rather than retrying it forever, and say so.
           this.log.warn({ runId: this.runId, err: error }, 'run log write failed; skipped');
-          this.queue.shift();
-          if (head.kind === 'event') {
-            this.queuedEvents -= 1;
-            this.metrics.runLogBuffered.dec();
-          }
+          this.dequeue(head.kind === 'event' ? events.length : 1);
           continue;
         }
         this.beginOutage();
@@ -282,6 +308,13 @@ export class RunJournal {
         delayMs = Math.min(RETRY_MAX_MS, delayMs * 2);
       }
     }
+  }
+
+  /** Removes the `count` items just written (or skipped) from the head of the queue. */
+  private dequeue(count: number): void {
+    const events = this.queue.splice(0, count).filter((item) => item.kind === 'event').length;
+    this.queuedEvents -= events;
+    this.metrics.runLogBuffered.dec(events);
   }
 
   private beginOutage(): void {

@@ -99,6 +99,13 @@ export class RunManager {
   private readonly replicaId = randomUUID();
 
   private readonly leaseTtlMs: number;
+  /**
+   * Leases idle readers found held lately, by run, oldest first: all readers of a run on this
+   * replica share one lease read per renewal period instead of one each.
+   */
+  private readonly leasesSeen = new Map<string, number>();
+  /** Lease reads in flight, by run, shared by the readers that ask meanwhile. */
+  private readonly leaseProbes = new Map<string, Promise<boolean>>();
 
   private readonly stopWatch: () => void;
 
@@ -279,7 +286,7 @@ export class RunManager {
     if (this.deps.journals.get(runId)?.isOpen === true) return;
     let state: RunState | undefined;
     try {
-      if ((await this.deps.store.get(leaseKey(runId))) !== null) {
+      if (await this.leaseHeldLately(runId)) {
         liveness.missingSince = undefined;
         return;
       }
@@ -309,6 +316,28 @@ export class RunManager {
     const last = await this.deps.runs.lastEventId(runId).catch(() => undefined);
     this.deps.log.info({ runId, after, last }, 'finished run without a done after the reader position; ending the reader');
     throw new ReaderEnd([{ type: 'done', data: { status: state.status, stopReason: null } }]);
+  }
+
+  /** Whether the run's lease was held within the last renewal period (read from the store at most once per period). */
+  private async leaseHeldLately(runId: string): Promise<boolean> {
+    const now = Date.now();
+    for (const [id, seenAt] of this.leasesSeen) {
+      if (seenAt + this.renewMs > now) break;
+      this.leasesSeen.delete(id);
+    }
+    if (this.leasesSeen.has(runId)) return true;
+    let probe = this.leaseProbes.get(runId);
+    if (probe === undefined) {
+      probe = this.deps.store
+        .get(leaseKey(runId))
+        .then((holder) => {
+          if (holder !== null) this.leasesSeen.set(runId, Date.now());
+          return holder !== null;
+        })
+        .finally(() => this.leaseProbes.delete(runId));
+      this.leaseProbes.set(runId, probe);
+    }
+    return probe;
   }
 
   /** Whether a finished run has nothing after `afterId` (a reader there gets the end of the stream at once). */

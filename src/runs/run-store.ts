@@ -32,27 +32,51 @@ export type RunState = Omit<RunRecord, 'v'>;
 
 const MAX_LOG_ENTRIES = 20_000;
 
+const FINISHED: ReadonlySet<RunState['status']> = new Set(['completed', 'failed', 'cancelled', 'expired']);
+
+/** What a finished run keeps: no messages (the conversation holds them) and no pause; a reader needs only owner and status. */
+function compact(state: RunState): RunState {
+  if (!FINISHED.has(state.status)) return state;
+  const { paused: _paused, messages: _messages, ...kept } = state;
+  return { ...kept, messages: [] };
+}
+
+export interface FinishedRunsCap {
+  /** At most this many finished runs stay in an in-process store; beyond it the oldest finished are deleted. */
+  max: number;
+  /** Called once per run deleted for the cap (the eviction metric). */
+  onEvict: () => void;
+}
+
 export class RunStore {
+  /**
+   * Finished runs held by an in-process store, oldest finished first, with when they finished. On
+   * Redis nothing of a finished run stays in this process, so there is nothing to cap here.
+   */
+  private readonly finished = new Map<string, number>();
+
   constructor(
     private readonly store: Store,
     private readonly ttlMs: number,
     private readonly log: StoreLogger = silentLogger,
+    private readonly cap?: FinishedRunsCap,
   ) {}
 
-  /** The state as stored (the snapshot a journal writes later must be taken now, not at write time). */
-  serialize(state: RunState): string {
-    return encodeRecord(state);
+  /** The write of the state as it is now (a journal runs it later, so the record is taken at once). */
+  snapshot(state: RunState): () => Promise<void> {
+    const record = encodeRecord(compact(state));
+    const finished = FINISHED.has(state.status);
+    return async () => {
+      await this.store.set(KEYS.run(state.id), record, { ttlMs: this.ttlMs });
+      if (finished) this.heldFinished(state.id);
+    };
   }
 
   async save(state: RunState): Promise<void> {
-    await this.saveSerialized(state.id, this.serialize(state));
+    await this.snapshot(state)();
   }
 
-  async saveSerialized(runId: string, record: string): Promise<void> {
-    await this.store.set(KEYS.run(runId), record, { ttlMs: this.ttlMs });
-  }
-
-  /** The run's state; undefined when it is gone (expired, lost with a Redis that did not persist) or unreadable. */
+  /** The run's state; undefined when it is gone (expired, evicted, lost with a Redis that did not persist) or unreadable. */
   async load(id: string): Promise<RunState | undefined> {
     return decodeRecord(runRecordSchema, await this.store.get(KEYS.run(id)), KEYS.run(id), this.log);
   }
@@ -60,6 +84,37 @@ export class RunStore {
   /** Appends one event; with `id` (chosen by the driving replica) the append is idempotent, see Store.append. */
   async append(runId: string, event: RunEvent, id?: string): Promise<string> {
     return this.store.append(KEYS.runLog(runId), encodeRecord(event), { ttlMs: this.ttlMs, maxLen: MAX_LOG_ENTRIES, ...(id === undefined ? {} : { id }) });
+  }
+
+  /** Appends logged events under their ids in one round trip (idempotent like append with an id). */
+  async appendMany(runId: string, events: readonly LoggedRunEvent[]): Promise<void> {
+    const entries = events.map(({ id, ...event }) => ({ id, data: encodeRecord(event) }));
+    await this.store.appendMany(KEYS.runLog(runId), entries, { ttlMs: this.ttlMs, maxLen: MAX_LOG_ENTRIES });
+  }
+
+  /** Counts a finished run against the cap (in-process store only) and deletes the oldest beyond it. */
+  private heldFinished(runId: string): void {
+    if (this.cap === undefined || this.store.kind !== 'memory') return;
+    const now = Date.now();
+    this.finished.delete(runId);
+    this.finished.set(runId, now);
+    // Those past the retention are gone from the store already (expired): only forget them here.
+    for (const [id, finishedAt] of this.finished) {
+      if (finishedAt + this.ttlMs > now) break;
+      this.finished.delete(id);
+    }
+    for (const id of this.finished.keys()) {
+      if (this.finished.size <= this.cap.max) break;
+      this.finished.delete(id);
+      this.evict(id);
+    }
+  }
+
+  private evict(runId: string): void {
+    this.cap?.onEvict();
+    for (const key of [KEYS.run(runId), KEYS.runLog(runId), KEYS.runReaders(runId), KEYS.runLease(runId), KEYS.runSettled(runId)]) {
+      void this.store.del(key).catch((error: unknown) => this.log.warn({ runId, err: error }, 'evicting a finished run failed'));
+    }
   }
 
   /** The id of the log's last event, undefined when the log is empty or gone. */

@@ -6,6 +6,7 @@ import { compareStreamIds, formatStreamId, nextStreamId, parseStreamId, type Str
 import { tailStream } from './tail.js';
 import type {
   AppendOptions,
+  ChosenEntry,
   MessageHandler,
   RateLimiterOptions,
   SetOptions,
@@ -123,6 +124,24 @@ export class MemoryStore implements Store {
   }
 
   async append(stream: string, data: string, options: AppendOptions): Promise<string> {
+    const id = this.appendEntry(stream, options.id, data, options);
+    setImmediate(() => this.wakeups.dispatch(stream, id));
+    return id;
+  }
+
+  async appendMany(stream: string, entries: readonly ChosenEntry[], options: Omit<AppendOptions, 'id'>): Promise<void> {
+    const last = entries.at(-1);
+    if (last === undefined) return;
+    try {
+      for (const entry of entries) this.appendEntry(stream, entry.id, entry.data, options);
+    } finally {
+      // One wake-up for the batch, also when a conflict stopped it part-way (what was written is readable).
+      setImmediate(() => this.wakeups.dispatch(stream, last.id));
+    }
+  }
+
+  /** Writes one entry (see Store.append) and returns its id; the caller wakes the tails. */
+  private appendEntry(stream: string, chosen: string | undefined, data: string, options: Omit<AppendOptions, 'id'>): string {
     let slot = this.slotOf(stream, 'stream');
     if (slot === undefined) {
       slot = { kind: 'stream', entries: [], last: { ms: 0, seq: 0 }, expiresAt: undefined };
@@ -130,15 +149,15 @@ export class MemoryStore implements Store {
     }
     const now = Date.now();
     let id: StreamId;
-    if (options.id === undefined) {
+    if (chosen === undefined) {
       id = nextStreamId(slot.last, now);
     } else {
-      id = parseStreamId(options.id);
+      id = parseStreamId(chosen);
       if (compareStreamIds(id, slot.last) <= 0) {
         // Already there: a retry of an append that went through. Otherwise another writer moved on.
         const index = firstIndexAfter(slot.entries, id) - 1;
-        if (index >= 0 && compareStreamIds(slot.entries[index]!.id, id) === 0) return options.id;
-        throw new StreamIdConflictError(stream, options.id);
+        if (index >= 0 && compareStreamIds(slot.entries[index]!.id, id) === 0) return chosen;
+        throw new StreamIdConflictError(stream, chosen);
       }
     }
     slot.last = id;
@@ -148,7 +167,6 @@ export class MemoryStore implements Store {
       slot.entries.splice(0, slot.entries.length - options.maxLen);
     }
     slot.expiresAt = now + options.ttlMs;
-    setImmediate(() => this.wakeups.dispatch(stream, entry.id));
     return entry.id;
   }
 

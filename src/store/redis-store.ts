@@ -1,4 +1,4 @@
-import { Redis, type ChainableCommander } from 'ioredis';
+import { Redis, type ChainableCommander, type Result } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { ChannelRegistry } from './channel-registry.js';
 import { StoreUnavailableError, StreamIdConflictError } from './errors.js';
@@ -8,6 +8,7 @@ import { parseStreamId } from './stream-id.js';
 import { tailStream } from './tail.js';
 import type {
   AppendOptions,
+  ChosenEntry,
   MessageHandler,
   RateLimiterOptions,
   SetOptions,
@@ -38,27 +39,45 @@ return 1
 `;
 
 /**
- * Appends with a writer-chosen id, idempotently: the same id twice writes once (a retry after a lost
- * reply), an id below the stream's top that is not in the stream is a conflict with another writer.
- * KEYS[1] stream; ARGV: id, data, ttlMs, maxLen ('' for none). Returns 1 when written, 0 when it was already there.
+ * Appends entries with writer-chosen ids, idempotently, and publishes one wake-up for them: all in
+ * one round trip. The same id twice writes once (a retry after a lost reply); an id below the
+ * stream's top that is not in the stream is a conflict with another writer (the entries before it
+ * stay written and are announced). KEYS[1] stream; ARGV: ttlMs, maxLen ('' for none), wake-up
+ * channel, then id and data of each entry. Returns the number of entries written.
  */
-const APPEND_WITH_ID_LUA = `
-local added
-if ARGV[4] == '' then
-  added = redis.pcall('XADD', KEYS[1], ARGV[1], 'data', ARGV[2])
-else
-  added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], ARGV[1], 'data', ARGV[2])
+const APPEND_MANY_LUA = `
+local written, last, conflict = 0, nil, nil
+for i = 4, #ARGV, 2 do
+  local added
+  if ARGV[2] == '' then
+    added = redis.pcall('XADD', KEYS[1], ARGV[i], 'data', ARGV[i + 1])
+  else
+    added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], ARGV[i], 'data', ARGV[i + 1])
+  end
+  if type(added) == 'table' and added.err then
+    if #redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i]) == 0 then
+      conflict = added.err
+      break
+    end
+  else
+    written = written + 1
+    last = ARGV[i]
+  end
 end
-if type(added) == 'table' and added.err then
-  if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) > 0 then return 0 end
-  return redis.error_reply('CONFLICT ' .. added.err)
+if written > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  redis.call('PUBLISH', ARGV[3], last)
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
+if conflict then return redis.error_reply('CONFLICT ' .. conflict) end
+return written
 `;
 
-/** Wake-ups are lost only while Redis is unreachable; a slow re-read covers that without loading it. */
-const REDIS_TAIL_SAFETY_POLL_MS = 10_000;
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** APPEND_MANY_LUA, defined on the commands connection (EVALSHA, loaded on first use). */
+    gatewayAppendMany(stream: string, ttlMs: number, maxLen: string, wakeChannel: string, ...idsAndData: string[]): Result<number, Context>;
+  }
+}
 
 /**
  * The store shared by every replica. Two connections per process, however many subscribers and
@@ -67,7 +86,8 @@ const REDIS_TAIL_SAFETY_POLL_MS = 10_000;
  * Tails never block a connection (no XREAD BLOCK): each append PUBLISHes a wake-up on a per-stream
  * channel, and all tails of a stream in this process share ONE subscription to it through the
  * channel registry. 10,000 waiting SSE readers therefore cost 10,000 in-process callbacks, not
- * 10,000 Redis connections; slow safety re-reads cover a wake-up lost while Redis was unreachable.
+ * 10,000 Redis connections, and no command at all while nothing is appended; wake-ups lost while
+ * the subscriber was disconnected are made up by waking every tail once it is back.
  */
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -90,6 +110,7 @@ export class RedisStore implements Store {
     this.channels = new ChannelRegistry(this.logger);
 
     this.commands = connectRedis(config, 'commands');
+    this.commands.defineCommand('gatewayAppendMany', { numberOfKeys: 1, lua: APPEND_MANY_LUA });
     this.subscriber = connectRedis(config, 'subscriber');
     this.reportErrors(this.commands, 'commands');
     this.reportErrors(this.subscriber, 'subscriber');
@@ -174,13 +195,33 @@ export class RedisStore implements Store {
   }
 
   async append(stream: string, data: string, options: AppendOptions): Promise<string> {
-    const entryId = await guard(() => (options.id === undefined ? this.appendNext(stream, data, options) : this.appendWithId(stream, options.id, data, options)));
+    if (options.id !== undefined) {
+      await this.appendMany(stream, [{ id: options.id, data }], options);
+      return options.id;
+    }
+    const entryId = await guard(() => this.appendNext(stream, data, options));
     // The entry is written; a lost wake-up only delays tails until their next poll, so it must not
     // fail the append (a caller retrying it would write a duplicate).
     await this.commands.publish(this.wakeChannel(stream), entryId).catch((error: unknown) => {
       this.logger.warn({ err: error, stream }, 'stream wake-up not published');
     });
     return entryId;
+  }
+
+  async appendMany(stream: string, entries: readonly ChosenEntry[], options: Omit<AppendOptions, 'id'>): Promise<void> {
+    if (entries.length === 0) return;
+    const args: string[] = [];
+    for (const entry of entries) {
+      parseStreamId(entry.id);
+      args.push(entry.id, entry.data);
+    }
+    const maxLen = options.maxLen === undefined ? '' : String(options.maxLen);
+    try {
+      await guard(() => this.commands.gatewayAppendMany(stream, toPx(options.ttlMs), maxLen, this.wakeChannel(stream), ...args));
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('CONFLICT')) throw new StreamIdConflictError(stream, entries[0]!.id);
+      throw error;
+    }
   }
 
   private async appendNext(stream: string, data: string, options: AppendOptions): Promise<string> {
@@ -190,17 +231,6 @@ export class RedisStore implements Store {
     transaction.pexpire(stream, toPx(options.ttlMs));
     const [id] = await execAll(transaction);
     return String(id);
-  }
-
-  private async appendWithId(stream: string, id: string, data: string, options: AppendOptions): Promise<string> {
-    parseStreamId(id);
-    try {
-      await this.commands.eval(APPEND_WITH_ID_LUA, 1, stream, id, data, toPx(options.ttlMs), options.maxLen === undefined ? '' : String(options.maxLen));
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('CONFLICT')) throw new StreamIdConflictError(stream, id);
-      throw error;
-    }
-    return id;
   }
 
   async lastEntryId(stream: string): Promise<string | undefined> {
@@ -221,7 +251,6 @@ export class RedisStore implements Store {
       {
         read: (after, count) => this.readAfter(stream, after, count),
         listen: (onAppend) => this.listen(this.wakeChannel(stream), onAppend),
-        safetyPollMs: REDIS_TAIL_SAFETY_POLL_MS,
       },
       afterId,
       options,
@@ -329,13 +358,22 @@ export class RedisStore implements Store {
     });
   }
 
-  /** After a reconnect the new connection has no subscriptions: re-subscribe every registered channel. */
+  /**
+   * After a reconnect the new connection has no subscriptions: re-subscribe every registered channel,
+   * then wake every tail, since appends made while it was away were announced to nobody.
+   */
   private restoreSubscriptions(): void {
     const channels = this.channels.names();
     if (channels.length === 0) return;
-    this.subscriber.subscribe(...channels).catch((error: unknown) => {
-      this.logger.warn({ err: error, channels: channels.length }, 'resubscribe after reconnect failed');
-    });
+    const wakePrefix = this.wakeChannel('');
+    this.subscriber.subscribe(...channels).then(
+      () => {
+        for (const channel of channels) if (channel.startsWith(wakePrefix)) this.channels.dispatch(channel, '');
+      },
+      (error: unknown) => {
+        this.logger.warn({ err: error, channels: channels.length }, 'resubscribe after reconnect failed');
+      },
+    );
   }
 
   private setConnected(connected: boolean): void {

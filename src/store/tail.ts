@@ -3,26 +3,25 @@ import type { StreamEntry, TailOptions } from './types.js';
 /** What a store provides for tailing one stream. */
 export interface TailSource {
   read(afterId: string, count: number): Promise<StreamEntry[]>;
-  /** Starts listening for appends to the stream; resolves once listening, returns the stop function. */
-  listen(onAppend: () => void): Promise<() => Promise<void>>;
   /**
-   * Re-read interval when no wake-up comes, unless the caller sets one: a safety net where wake-ups
-   * can be lost (Redis pub/sub across a reconnect); undefined where they cannot (in-process), so an
-   * idle reader costs no timer at all.
+   * Starts listening for appends to the stream; resolves once listening, returns the stop function.
+   * The source also wakes its listeners whenever appends may have gone unannounced (Redis: after the
+   * subscriber reconnected), so a tail never needs to re-read on a timer.
    */
-  safetyPollMs?: number;
+  listen(onAppend: () => void): Promise<() => Promise<void>>;
 }
 
 const READ_BATCH = 100;
 
 /**
  * The tail loop shared by both stores: replay after `afterId`, then wait for an append wake-up (or
- * the poll interval, or abort) and read again. Listening starts before the first read and the
- * wake-up flag is cleared before each read, so an append landing between "read found nothing"
- * and "started waiting" is never missed: the wait returns at once and the next read sees it.
+ * abort) and read again. Listening starts before the first read and the wake-up flag is cleared
+ * before each read, so an append landing between "read found nothing" and "started waiting" is
+ * never missed: the wait returns at once and the next read sees it. An idle tail reads nothing: it
+ * only calls `onIdle` every `pollMs` (when given), which costs the store what onIdle asks of it.
  */
 export async function* tailStream(source: TailSource, afterId: string, options: TailOptions): AsyncGenerator<StreamEntry> {
-  const { signal, pollMs = source.safetyPollMs, onIdle } = options;
+  const { signal, pollMs, onIdle } = options;
   if (signal.aborted) return;
   const wakeup = new Wakeup();
   const stop = await source.listen(() => wakeup.notify());
@@ -38,8 +37,11 @@ export async function* tailStream(source: TailSource, afterId: string, options: 
       }
       // A full batch means more may be waiting: read on without sleeping.
       if (entries.length < READ_BATCH) {
-        await wakeup.wait(pollMs, signal);
-        if (!wakeup.wasNotified && !signal.aborted && onIdle !== undefined) await onIdle();
+        for (;;) {
+          await wakeup.wait(onIdle === undefined ? undefined : pollMs, signal);
+          if (wakeup.wasNotified || signal.aborted) break;
+          await onIdle?.();
+        }
       }
     }
   } finally {

@@ -33,13 +33,19 @@ export interface AppendOptions {
   id?: string;
 }
 
+/** One entry of appendMany: its data under a writer-chosen id. */
+export interface ChosenEntry {
+  readonly id: string;
+  readonly data: string;
+}
+
 export interface TailOptions {
   signal: AbortSignal;
-  /** Upper bound on how long one wait for new entries lasts before re-reading (safety net for a missed wake-up). */
+  /** How often `onIdle` is called while nothing is appended (a tail never re-reads on a timer: appends wake it). */
   pollMs?: number;
   /**
-   * Called after a wait that ended with no wake-up (nothing was appended for `pollMs`): the caller's
-   * chance to check whether anyone still writes to the stream. Throwing ends the tail with that error.
+   * Called every `pollMs` while nothing is appended: the caller's chance to check whether anyone
+   * still writes to the stream. Throwing ends the tail with that error.
    */
   onIdle?: () => Promise<void>;
 }
@@ -81,6 +87,12 @@ export interface Store {
 
   /** Appends to an append-only stream and returns the new entry's id. */
   append(stream: string, data: string, options: AppendOptions): Promise<string>;
+  /**
+   * Appends several entries under writer-chosen ids (ascending) in one round trip and one wake-up,
+   * each exactly like `append` with `id`: already there is skipped, below the top and not there
+   * throws StreamIdConflictError (the entries before it stay written).
+   */
+  appendMany(stream: string, entries: readonly ChosenEntry[], options: Omit<AppendOptions, 'id'>): Promise<void>;
   /** The id of the stream's last entry; undefined for an empty or missing stream. */
   lastEntryId(stream: string): Promise<string | undefined>;
   /** Entries strictly after `afterId` ('0' = from the start), oldest first. */

@@ -194,6 +194,33 @@ export function defineStoreContract(flavours: StoreFlavour[]): void {
       expect(await peer.lastEntryId('chosen')).toBe(auto);
     });
 
+    it('appends many under writer-chosen ids at once: in order, idempotent, a conflict keeps what came before', async () => {
+      await store.appendMany('many', [], { ttlMs: 60_000 });
+      expect(await store.lastEntryId('many')).toBeUndefined();
+      await store.appendMany('many', [{ id: '2000-0', data: 'a' }, { id: '2000-1', data: 'b' }, { id: '2001-0', data: 'c' }], { ttlMs: 60_000 });
+      // A retry of the same batch, and one overlapping it, write only what is new.
+      await peer.appendMany('many', [{ id: '2000-1', data: 'b' }, { id: '2001-0', data: 'c' }, { id: '2001-1', data: 'd' }], { ttlMs: 60_000 });
+      await expect(store.appendMany('many', [{ id: '2002-0', data: 'e' }, { id: '1999-0', data: 'x' }, { id: '2003-0', data: 'y' }], { ttlMs: 60_000 })).rejects.toBeInstanceOf(StreamIdConflictError);
+      expect(await peer.readAfter('many', '0')).toEqual([
+        { id: '2000-0', data: 'a' },
+        { id: '2000-1', data: 'b' },
+        { id: '2001-0', data: 'c' },
+        { id: '2001-1', data: 'd' },
+        { id: '2002-0', data: 'e' },
+      ]);
+    });
+
+    it('tails: one batch wakes a waiting tail of another instance, which reads all of it', async () => {
+      const controller = new AbortController();
+      const reader = store.tail('tail-many', '0', { signal: controller.signal, pollMs: 600_000 })[Symbol.asyncIterator]();
+      const first = reader.next();
+      await peer.appendMany('tail-many', [{ id: '3000-0', data: '1' }, { id: '3000-1', data: '2' }], { ttlMs: 60_000 });
+      expect(await first).toEqual({ done: false, value: { id: '3000-0', data: '1' } });
+      expect(await reader.next()).toEqual({ done: false, value: { id: '3000-1', data: '2' } });
+      controller.abort();
+      expect((await reader.next()).done).toBe(true);
+    });
+
     it('reads strictly after an id, oldest first, with an optional count', async () => {
       const a = await store.append('log', 'a', { ttlMs: 60_000 });
       const b = await store.append('log', 'b', { ttlMs: 60_000 });
