@@ -49,6 +49,8 @@ export interface CallContext {
   readonly headers: Readonly<Record<string, string>>;
   /** The caller's relay, when the caller can take log messages and requests from the upstream. */
   readonly relay?: CallRelay | undefined;
+  /** Stops the call's deadline while the caller answers a request from the upstream; returns the release. */
+  readonly holdDeadline?: (() => () => void) | undefined;
   lastOutcome?: AttemptOutcome;
 }
 

@@ -10,6 +10,8 @@ export class CallDeadline {
   private endsAt: number;
   private timer: NodeJS.Timeout | undefined;
   private followed: { signal: AbortSignal; onAbort: () => void } | undefined;
+  /** Requests to the caller waiting for their answer: while any does, the deadline does not run. */
+  private holds = 0;
 
   constructor(
     private readonly timeoutMs: number,
@@ -52,9 +54,26 @@ export class CallDeadline {
     return Math.max(0, this.startedAt + this.maxTotalMs - Date.now());
   }
 
+  /**
+   * The caller is being asked something (a request the upstream made, relayed to a person or a
+   * client): the deadline stops until the answer, then restarts as on progress. The ceiling holds
+   * throughout (the SDK's own timeout sits just beyond it), so a hold never outlives the call's ceiling.
+   */
+  hold(): () => void {
+    this.holds += 1;
+    clearTimeout(this.timer);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds -= 1;
+      this.extend();
+    };
+  }
+
   /** Progress arrived: the deadline restarts, capped at the total ceiling. */
   extend(): void {
-    if (this.expired) return;
+    if (this.expired || this.holds > 0) return;
     this.endsAt = Math.min(Date.now() + this.timeoutMs, this.startedAt + this.maxTotalMs);
     clearTimeout(this.timer);
     this.arm();

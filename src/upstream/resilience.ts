@@ -106,7 +106,7 @@ export class ServerResilience {
     const callSignal = deadline.signal;
     try {
       return await policy.execute(async () => {
-        const context: CallContext = { caller: options.caller, headers: options.headers, relay: options.relay };
+        const context: CallContext = { caller: options.caller, headers: options.headers, relay: options.relay, holdDeadline: () => deadline.hold() };
         try {
           // A retry whose backoff outlasted the deadline is never sent.
           callSignal.throwIfAborted();

@@ -150,13 +150,21 @@ export class UpstreamServer {
     return [...this.relays][0];
   }
 
-  /** A request the upstream makes during a call goes to that call's relay, or is refused. */
-  private relayed(request: InputRequest, ctx: ClientContext): Promise<InputResponse> {
+  /**
+   * A request the upstream makes during a call goes to that call's relay, or is refused. The call's
+   * deadline stops while the answer is awaited: a person filling in a form is not a slow server.
+   */
+  private async relayed(request: InputRequest, ctx: ClientContext): Promise<InputResponse> {
     const relay = this.relayOfCurrentCall();
     if (relay === undefined) {
-      return Promise.reject(new ProtocolError(ProtocolErrorCode.MethodNotFound, `${request.method} is not available here: no client that made a call can answer it`));
+      throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `${request.method} is not available here: no client that made a call can answer it`);
     }
-    return relay.request(request, ctx.mcpReq.signal);
+    const release = currentCallContext()?.holdDeadline?.();
+    try {
+      return await relay.request(request, ctx.mcpReq.signal);
+    } finally {
+      release?.();
+    }
   }
 
   async close(): Promise<void> {

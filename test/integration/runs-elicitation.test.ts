@@ -39,7 +39,8 @@ function config(overrides: ConfigOverrides) {
     store: { driver: 'memory' },
     servers: {
       fx: { url: modern.url, description: 'Conformance fixture, both eras', roles: ['employee'] },
-      old: { url: legacy.url, description: 'Conformance fixture, 2025 era only', roles: ['employee'] },
+      // A short call deadline: a person answering takes longer, and must not be cut off by it.
+      old: { url: legacy.url, description: 'Conformance fixture, 2025 era only', roles: ['employee'], timeoutMs: 1_000 },
     },
     llm: { apiKey: 'sim-key', baseURL: model.url },
     limits: {
@@ -132,6 +133,16 @@ describe('elicitation in a run', () => {
     const rest = await collectRun(connection);
     expect(rest[0]).toMatchObject({ event: 'elicitation_resolved', data: { outcome: 'decline' } });
     expect(toolResult(rest)).toContain('action=decline');
+  });
+
+  it("the call's deadline stops while the person answers", async () => {
+    const { connection, runId, elicitationId } = await askingRun(a, alice, 'old');
+    // Longer than the server's 1 s call deadline.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await answer(b, alice, runId, elicitationId, { action: 'accept', content: { username: 'alice', email: 'alice@example.com' } })).status).toBe(200);
+    const rest = await collectRun(connection);
+    expect(rest.find((frame) => frame.event === 'tool_result')?.data).toMatchObject({ ok: true });
+    expect(toolResult(rest)).toContain('action=accept');
   });
 
   it('cancel goes back as cancel; it is audited with the field names only', async () => {
