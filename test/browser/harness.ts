@@ -14,7 +14,7 @@ import { expect } from 'vitest';
 import type { DemoStack } from '../../src/dev/demo-stack.js';
 import { DEV_CLIENT_ID } from '../../src/dev/dev-issuer.js';
 import { registerDevRoutes } from '../../src/dev/dev-routes.js';
-import { startGateway, startTestStack, testConfig, type RunningGateway, type TestStack } from '../helpers/stack.js';
+import { deepMerge, startGateway, startTestStack, testConfig, type ConfigOverrides, type RunningGateway, type TestStack } from '../helpers/stack.js';
 
 /** Debian's Chromium; CI installs the `chromium` package. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -84,7 +84,8 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `config`: overrides of the gateway's configuration (another upstream, say). */
+export async function startHarness(options: { config?: ConfigOverrides } = {}): Promise<Harness> {
   // A little model latency, so streaming and the Stop button are visible as a person sees them.
   const stack = await startTestStack({ firstTokenMs: 50, tokenDelayMs: 2 });
   const demo: DemoStack = {
@@ -100,7 +101,9 @@ export async function startHarness(): Promise<Harness> {
     close: async () => {},
   };
   // The demo's confirmation previews, given time enough on a busy machine that the cards always have theirs.
-  const gateway = await startGateway(testConfig(stack, { confirmations: { previewTimeoutMs: 10_000 } }), { extraRoutes: (app) => registerDevRoutes(app, demo) });
+  const gateway = await startGateway(testConfig(stack, deepMerge({ confirmations: { previewTimeoutMs: 10_000 } }, options.config ?? {}) as ConfigOverrides), {
+    extraRoutes: (app) => registerDevRoutes(app, demo),
+  });
   const relay = await startRelay(gateway.url);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   return {

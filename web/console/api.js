@@ -108,6 +108,10 @@ export class ApiClient {
     return this.json(`api/confirmations/${encodeURIComponent(confirmationId)}`, { body: { decision } });
   }
 
+  answerElicitation(runId, elicitationId, body) {
+    return this.json(`api/runs/${encodeURIComponent(runId)}/elicitations/${encodeURIComponent(elicitationId)}`, { body });
+  }
+
   cancelRun(runId) {
     return this.json(`api/runs/${encodeURIComponent(runId)}`, { method: 'DELETE' });
   }

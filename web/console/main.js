@@ -243,7 +243,11 @@ function ask(query) {
 /** Asks a question (or follows a run started before a reload) and draws its events into a new turn. */
 async function follow(query, request, before = session.conversationId) {
   if (session.run !== undefined) return;
-  const turn = new TurnView(query, { decide: (confirmationId, decision) => api.decide(confirmationId, decision), retry: (question) => void ask(question) });
+  const turn = new TurnView(query, {
+    decide: (confirmationId, decision) => api.decide(confirmationId, decision),
+    answer: (elicitationId, body) => api.answerElicitation(run.runId, elicitationId, body),
+    retry: (question) => void ask(question),
+  });
   page.transcript.append(turn.element);
   showTranscript();
   scrollToEnd(true);
@@ -270,6 +274,7 @@ async function follow(query, request, before = session.conversationId) {
         turn.handle(event);
         if (follow && !turn.waiting) scrollToEnd(true);
         if (event.type === 'confirmation_required') announce('A tool is waiting for your approval.');
+        if (event.type === 'elicitation_required') announce('A tool is asking you a question.');
       },
     });
     announce(DONE_ANNOUNCEMENTS[status] ?? '');

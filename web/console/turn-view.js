@@ -1,10 +1,12 @@
 /**
  * One question and its run, drawn from the run's events in the order they happened: the model's text
- * (markdown), each tool call and its result, confirmations to approve or reject, more text, then token
+ * (markdown), each tool call and its result, confirmations to approve or reject, questions a tool asks
+ * (elicitation-card.js), what a tool had the model write, more text, then token
  * usage and the final status. A finished turn can be copied, and one that did not complete retried.
  */
 import { ApiError } from './api.js';
 import { el } from './dom.js';
+import { elicitationCard } from './elicitation-card.js';
 import { errorView } from './error-view.js';
 import { renderMarkdown } from './markdown.js';
 
@@ -83,8 +85,9 @@ export class TurnView {
   #answer = [];
   #calls = new Map();
   #cards = new Map();
-  /** Confirmations still waiting for a decision. */
+  /** Confirmations and questions still waiting for the person. */
   #pending = new Set();
+  #questions = new Map();
   #stopping = false;
   #tokens = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0 };
   /** A `usage` event closes a model turn; the next turn's text starts a new paragraph. */
@@ -93,11 +96,16 @@ export class TurnView {
 
   /**
    * @param {string} question
-   * @param {{ decide?: (confirmationId: string, decision: 'approve' | 'reject') => Promise<unknown>, retry?: (question: string) => void }} [callbacks]
+   * @param {{
+   *   decide?: (confirmationId: string, decision: 'approve' | 'reject') => Promise<unknown>,
+   *   answer?: (elicitationId: string, body: { action: string, content?: Record<string, unknown> }) => Promise<unknown>,
+   *   retry?: (question: string) => void,
+   * }} [callbacks]
    */
-  constructor(question, { decide, retry } = {}) {
+  constructor(question, { decide, answer, retry } = {}) {
     this.question = question;
     this.decide = decide;
+    this.answer = answer;
     this.retry = retry;
     this.element = el(
       'li',
@@ -144,6 +152,15 @@ export class TurnView {
       case 'confirmation_resolved':
         this.#confirmationResolved(data);
         break;
+      case 'elicitation_required':
+        this.#elicitationRequired(data);
+        break;
+      case 'elicitation_resolved':
+        this.#elicitationResolved(data);
+        break;
+      case 'sampling':
+        this.#sampling(data);
+        break;
       case 'warning':
         this.#block(el('p', { class: 'activity-warning' }, el('strong', {}, 'Warning: '), `${data.message} (${data.code})`));
         break;
@@ -170,7 +187,8 @@ export class TurnView {
   }
 
   #showProgress() {
-    this.#status.textContent = this.#stopping ? 'Stopping…' : this.#pending.size > 0 ? 'Waiting for your confirmation' : 'Working…';
+    const waitingFor = this.#questions.size > 0 ? 'Waiting for your answer' : 'Waiting for your confirmation';
+    this.#status.textContent = this.#stopping ? 'Stopping…' : this.#pending.size > 0 ? waitingFor : 'Working…';
   }
 
   reconnecting(attempt) {
@@ -196,7 +214,7 @@ export class TurnView {
   #settle(status) {
     this.#flush();
     this.element.querySelector('.answer')?.setAttribute('aria-busy', 'false');
-    for (const card of this.#cards.values()) {
+    for (const card of [...this.#cards.values(), ...this.#questions.values()]) {
       card.buttons.forEach((button) => (button.disabled = true));
       clearInterval(card.timer);
     }
@@ -338,6 +356,28 @@ export class TurnView {
     const call = this.#calls.get(entry.callId);
     if (call !== undefined) call.resolved = data.decision;
     this.#setCallState(entry.callId, CALL_STATE_AFTER[data.decision] ?? data.decision, data.decision === 'approve' ? '' : 'is-declined');
+  }
+
+  #elicitationRequired(data) {
+    const card = elicitationCard(data, (body) => (this.answer === undefined ? Promise.reject(new Error('Answering is not available here')) : this.answer(data.elicitationId, body)));
+    this.#questions.set(data.elicitationId, card);
+    this.#pending.add(data.elicitationId);
+    this.#setCallState(data.callId, 'waiting for your answer', '');
+    this.#block(card.element);
+    card.element.focus();
+  }
+
+  #elicitationResolved(data) {
+    this.#pending.delete(data.elicitationId);
+    this.#questions.get(data.elicitationId)?.resolved(data.outcome);
+  }
+
+  /** What the tool had the model write: served (with its tokens) or refused. */
+  #sampling(data) {
+    const text = data.outcome === 'served' ? `The tool had the model write a reply (${data.inputTokens} tokens in · ${data.outputTokens} out).` : `The tool asked for the model; refused (${data.reason ?? 'not allowed'}).`;
+    const call = this.#calls.get(data.callId);
+    if (call !== undefined) call.item.append(el('p', { class: 'tool-summary' }, text));
+    if (data.outcome === 'served') this.#addUsage({ inputTokens: data.inputTokens, outputTokens: data.outputTokens });
   }
 
   #addUsage(data) {
