@@ -42,7 +42,7 @@ describe('a question from a tool during a run', () => {
     await card.getByLabel('status').selectOption('pending');
     await card.getByLabel('verified').uncheck();
     await card.getByRole('button', { name: 'Send answer' }).click();
-    await expect.poll(() => card.locator('.confirmation-outcome').textContent()).toBe('Answered');
+    await expect.poll(() => card.locator('.confirmation-outcome').textContent(), { timeout: 15_000 }).toBe('Answered');
     expect(await card.locator('form').count()).toBe(0);
     expect(await waitForDone(page)).toBe('completed');
     const summary = await lastTurn(page).locator('.tool-call .tool-summary').first().textContent();

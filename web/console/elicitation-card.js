@@ -33,7 +33,7 @@ function choicesOf(schema) {
 function field(name, schema, required) {
   const id = uniqueId('elicit-field');
   const label = schema.title ?? name;
-  const hint = schema.description ? el('small', { class: 'muted', id: `${id}-hint` }, schema.description) : undefined;
+  const hint = schema.description ? el('p', { class: 'hint', id: `${id}-hint` }, schema.description) : undefined;
   const described = hint === undefined ? undefined : `${id}-hint`;
   if (schema.type === 'boolean') {
     const box = el('input', { type: 'checkbox', id, name, checked: schema.default === true, 'aria-describedby': described });
@@ -100,13 +100,16 @@ export function elicitationCard(data, answer) {
     outcome,
   );
 
+  /** Set once the run reports the outcome, which may arrive before the answer's own response. */
+  let settled = false;
   const send = async (body) => {
     buttons.forEach((button) => (button.disabled = true));
     outcome.replaceChildren('Sending…');
     try {
       await answer(body);
-      outcome.replaceChildren('Sent; waiting for the tool…');
+      if (!settled) outcome.replaceChildren('Sent; waiting for the tool…');
     } catch (error) {
+      if (settled) return;
       outcome.replaceChildren(errorView(error, { title: 'The answer was not accepted' }));
       buttons.forEach((button) => (button.disabled = false));
     }
@@ -128,6 +131,7 @@ export function elicitationCard(data, answer) {
     buttons,
     /** The run reported the outcome: the form goes, the outcome stays. */
     resolved(result) {
+      settled = true;
       const hadFocus = card.contains(document.activeElement);
       form.remove();
       if (hadFocus) card.focus();
