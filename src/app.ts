@@ -26,6 +26,7 @@ import { AnthropicProvider } from './llm/anthropic-provider.js';
 import { AgentLoop } from './runs/agent-loop.js';
 import { Confirmations } from './gate/confirmations.js';
 import { ConfirmationPreviews } from './gate/confirmation-preview.js';
+import { ResourceGate } from './gate/resource-gate.js';
 import { ToolGate } from './gate/tool-gate.js';
 import { Conversations } from './runs/conversations.js';
 import { RunJournals } from './runs/run-journal.js';
@@ -172,7 +173,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     registerRunRoutes(api, { manager: runs, runs: runStore, loop, tools, sse, rateLimits, config, elicitations });
     registerConversationRoutes(api, conversations, tools.catalogue);
     registerAdminRoutes(api, { health, tools, audit, config });
-    mcpEndpoint = registerMcpEndpoint(api, gate, config, app.log, await signer.derivedSecret('mcp requestState'));
+    mcpEndpoint = registerMcpEndpoint(api, gate, new ResourceGate(tools.content), config, app.log, await signer.derivedSecret('mcp requestState'));
   });
   tools.start();
   if (deps.extraRoutes !== undefined) await deps.extraRoutes(app);

@@ -187,6 +187,15 @@ const toolRule = z.strictObject({
     .describe("Shown on this tool's confirmations: what the arguments refer to (e.g. an employee's name), read with the caller's identity, within confirmations.previewTimeoutMs; if it fails, the card has no preview."),
 });
 
+/** A resource's or prompt's rule: like a tool's, without confirmation (reading runs nothing). */
+const itemRule = (what: string) =>
+  z.strictObject({
+    roles: roleList.optional().describe(`Stricter roles for this ${what}: one of the server's roles AND one of these.`),
+    hidden: z.boolean().optional().describe(`Never list, read or complete this ${what}; it answers like an unknown one.`),
+  });
+const resourceRule = itemRule('resource');
+const promptRule = itemRule('prompt');
+
 const assertionHeader = z
   .string()
   .min(1)
@@ -239,7 +248,15 @@ const upstreamServerFields = z.strictObject({
   description: z.string().default('').describe('Shown to users and to the model next to the server name.'),
   roles: roleList.min(1, 'must grant the server to at least one role').describe('Roles that may use this server (any one suffices).'),
   tools: z.record(z.string().min(1), toolRule).default({}).describe('Per-tool rules by the tool name the server publishes.'),
-  unprefixed: z.boolean().default(false).describe('Expose tools without the `server__` prefix where no other name collides.'),
+  resources: z
+    .record(z.string().min(1), resourceRule)
+    .default({})
+    .describe('Per-resource rules by the URI the server publishes, or by its URI template (then for every URI read through that template).'),
+  prompts: z.record(z.string().min(1), promptRule).default({}).describe('Per-prompt rules by the prompt name the server publishes.'),
+  unprefixed: z
+    .boolean()
+    .default(false)
+    .describe("Expose tools and prompts without the `server__` prefix, and resources under the server's own URIs, where nothing else collides."),
   headers: z.record(z.string(), z.string()).default({}).describe('HTTP transports: static headers for this server (use ${ENV} for secrets).'),
   auth: serverAuth.optional().describe('Credentials for this server (default: the identity assertion).'),
   timeoutMs: positiveInt.optional().describe('Deadline of one whole call to this server, retries and backoff included (default upstream.callTimeoutMs).'),
@@ -407,6 +424,10 @@ const mcpSection = z
       .default(1_800_000)
       .describe('A 2025-era /mcp session (Mcp-Session-Id) with no request for this long is closed; its client starts a new one. Sessions live in the replica that created them.'),
     maxSessions: positiveInt.default(10_000).describe('Most 2025-era /mcp sessions one replica holds; an initialize beyond it gets 503 MCP_2020 (retryable).'),
+    pageSize: positiveInt
+      .max(1_000)
+      .default(100)
+      .describe('Items per page of the aggregated resources/list, resources/templates/list and prompts/list on /mcp (the client follows nextCursor).'),
     inputTimeoutMs: positiveInt
       .default(600_000)
       .describe('How long a call waits for its MCP client to answer a request from the upstream (elicitation, sampling, roots) before the call is cancelled.'),
@@ -507,5 +528,6 @@ export type GatewayConfigInput = z.input<typeof configSchema>;
 export type GatewayConfig = z.output<typeof configSchema>;
 export type UpstreamServerConfig = GatewayConfig['servers'][string];
 export type ToolRule = z.output<typeof toolRule>;
+export type ItemRule = z.output<typeof resourceRule>;
 export type RateTier = z.output<typeof rateTier>;
 export type StoreConfig = GatewayConfig['store'];

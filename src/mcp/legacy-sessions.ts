@@ -28,9 +28,9 @@ export interface LegacySessionsOptions {
 }
 
 /** A JSON-RPC error answer carrying a catalogued code (the /mcp endpoint speaks JSON-RPC). */
-export function jsonRpcError(code: ErrorCode, rpcCode: number, id: unknown = null): Response {
+export function jsonRpcError(code: ErrorCode, rpcCode: number, id: unknown = null, status?: number): Response {
   const spec = ERROR_CATALOGUE[code];
-  return Response.json({ jsonrpc: '2.0', id, error: { code: rpcCode, message: `${code}: ${spec.message}`, data: { code, retryable: spec.retryable } } }, { status: spec.status });
+  return Response.json({ jsonrpc: '2.0', id, error: { code: rpcCode, message: `${code}: ${spec.message}`, data: { code, retryable: spec.retryable } } }, { status: status ?? spec.status });
 }
 
 export class LegacySessions {
@@ -47,6 +47,11 @@ export class LegacySessions {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** The server instance of every open session (to send each a notification of its own). */
+  servers(): Server[] {
+    return [...this.sessions.values()].map((session) => session.server);
   }
 
   /**

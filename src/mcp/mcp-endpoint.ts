@@ -4,6 +4,10 @@
  * call; it sees exactly the tools the policy shows that user, under their qualified names, and every
  * call goes through the tool gate like the REST API and agent runs.
  *
+ * Resources, resource templates, prompts and completions are aggregated the same way, through the
+ * resource gate (content-handlers.ts); list changes upstream are passed on to connected clients and
+ * resource updates to the clients subscribed to them.
+ *
  * What an upstream sends during a call reaches the client that made it (call-flows.ts): progress,
  * log messages, and its requests (elicitation, sampling, roots), whose answers go back upstream. The
  * client cancelling (2025: `notifications/cancelled`; 2026-07-28: closing the request's stream)
@@ -30,35 +34,35 @@ import {
   type ServerContext,
   type Tool,
 } from '@modelcontextprotocol/server';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import type { Identity } from '../auth/identity.js';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors.js';
+import type { ResourceGate } from '../gate/resource-gate.js';
 import type { GateOutcome, ToolGate } from '../gate/tool-gate.js';
 import { identityOf } from '../http/authenticate.js';
+import { gatewayToolResult } from '../upstream/resource-links.js';
 import type { VisibleTool } from '../upstream/tool-service.js';
+import type { ListKind } from '../upstream/upstream-signals.js';
 import { CallFlows, type CallFlow, type ClientView } from './call-flows.js';
 import { confirmationAnswer, confirmationRequest, type ConfirmationRound } from './confirm-elicitation.js';
 import { confirmationStatus, STATUS_TOOL, statusToolDefinition } from './confirmation-status.js';
+import { registerContentHandlers } from './content-handlers.js';
 import { allowedHostnames, checkHostAndOrigin } from './host-check.js';
-import { LegacySessions } from './legacy-sessions.js';
+import { jsonRpcError, LegacySessions } from './legacy-sessions.js';
+import { ListenSubscriptions, listenedUris } from './listen-subscriptions.js';
+import { scopeOf, type RequestScope } from './request-scope.js';
+import { malformedRequestId } from './request-shape.js';
 
 const SERVER_INFO = { name: 'mcp-gateway', title: 'MCP Gateway', version: '0.1.0' };
 
-interface RequestScope {
-  identity: Identity;
-  requestId: string;
-}
+/**
+ * What /mcp serves: tools, resources (with subscriptions), prompts and completions aggregated from
+ * the upstreams, each list's changes passed on, and logging relayed from calls.
+ */
+const CAPABILITIES = { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, completions: {}, logging: {} };
 
 /** What a round hands the next one through the client (sealed and bound to the user by the codec). */
 type RoundState = { kind: 'flow'; flow: string; tool: string } | ConfirmationRound;
-
-function scopeOf(ctx: ServerContext): RequestScope {
-  const scope = ctx.http?.authInfo?.extra?.gateway as RequestScope | undefined;
-  // The route puts the verified identity here before the SDK sees the request.
-  if (scope === undefined) throw new GatewayError('AUTH_1001');
-  return scope;
-}
 
 function errorResult(message: string): CallToolResult {
   return { content: [{ type: 'text', text: message }], isError: true };
@@ -79,6 +83,8 @@ function toolDefinition({ tool, decision }: VisibleTool): Tool {
 
 interface EndpointParts {
   readonly gate: ToolGate;
+  readonly resources: ResourceGate;
+  readonly pageSize: number;
   readonly flows: CallFlows;
   readonly codec: RequestStateCodec<RoundState>;
   readonly onerror: (error: Error) => void;
@@ -105,7 +111,7 @@ function buildServer(parts: EndpointParts): Server {
   const { gate, flows, codec } = parts;
   const { tools } = gate;
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: { listChanged: false }, logging: {} },
+    capabilities: CAPABILITIES,
     requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
     inputRequired: { roundTimeoutMs: parts.inputTimeoutMs },
   });
@@ -138,7 +144,7 @@ function buildServer(parts: EndpointParts): Server {
         return inputRequired({ inputRequests: step.requests, requestState: await codec.mint({ kind: 'flow', flow: flow.id, tool: name }, ctx) });
       }
       const outcome = step.value;
-      if (outcome.kind === 'result') return outcome.result;
+      if (outcome.kind === 'result') return linked(outcome.result);
       const { pending } = outcome;
       if (client.capabilities?.elicitation !== undefined) {
         // The person is asked right here; their answer comes back in the client's next round.
@@ -152,6 +158,11 @@ function buildServer(parts: EndpointParts): Server {
         ),
         structuredContent: { confirmationRequired: true, confirmationId: pending.id, expiresAt: pending.expiresAt },
       };
+    };
+    // Resource links in the result point at gateway URIs the client can read.
+    const linked = (result: CallToolResult): CallToolResult => {
+      const server = tools.catalogue.resolve(name)?.server;
+      return server === undefined ? result : gatewayToolResult(parts.resources.content.catalogue.uris, server, result);
     };
     const start = (run: (flow: CallFlow<GateOutcome>) => Promise<GateOutcome>): CallFlow<GateOutcome> => flows.start(identity.sub, run);
     const callOptions = (flow: CallFlow<GateOutcome>) => ({ requestId, signal: flow.signal, relay: flow.relay, onProgress: (progress: { progress: number; total?: number; message?: string }) => flow.progress(progress) });
@@ -185,15 +196,21 @@ function buildServer(parts: EndpointParts): Server {
       return errorResult(`${failure.code}: ${failure.message}`);
     }
   });
+  registerContentHandlers(server, parts.resources, parts.pageSize);
   server.onerror = parts.onerror;
   return server;
+}
+
+/** Answers a /mcp request with a JSON-RPC error before the SDK sees it (in band, as the SDK does). */
+async function answerWith(reply: FastifyReply, answer: Response): Promise<FastifyReply> {
+  return reply.code(answer.status).header('content-type', 'application/json').send(await answer.text());
 }
 
 export interface McpEndpoint {
   close(): Promise<void>;
 }
 
-export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, config: GatewayConfig, log: FastifyBaseLogger, stateKey: Uint8Array): McpEndpoint {
+export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, resources: ResourceGate, config: GatewayConfig, log: FastifyBaseLogger, stateKey: Uint8Array): McpEndpoint {
   const onerror = (error: Error): void => log.warn({ err: error }, 'MCP endpoint error');
   const codec = createRequestStateCodec<RoundState>({
     key: stateKey,
@@ -201,11 +218,25 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, config
     // A round's state is good only for the user it was minted for.
     bind: (ctx) => `${ctx.mcpReq.method}\0${scopeOf(ctx).identity.sub}`,
   });
-  const parts: EndpointParts = { gate, flows: new CallFlows(config.mcp.inputTimeoutMs), codec, onerror, inputTimeoutMs: config.mcp.inputTimeoutMs };
+  const parts: EndpointParts = { gate, resources, pageSize: config.mcp.pageSize, flows: new CallFlows(config.mcp.inputTimeoutMs), codec, onerror, inputTimeoutMs: config.mcp.inputTimeoutMs };
   const factory = (): Server => buildServer(parts);
   const handler = createMcpHandler(factory, { onerror });
   const sessions = new LegacySessions(factory, { idleMs: config.mcp.sessionIdleMs, maxSessions: config.mcp.maxSessions, onerror });
   const hostnames = allowedHostnames(config);
+  const listens = new ListenSubscriptions(resources, handler.notify);
+  // An upstream's list changed (and the catalogue took it in): every connected client hears of it —
+  // 2026-07-28 clients on their subscriptions/listen streams, 2025-era sessions on their own streams.
+  const stopForwarding = gate.tools.signals.listen({
+    listChanged: (kind: ListKind) => {
+      if (kind === 'tools') handler.notify.toolsChanged();
+      else if (kind === 'resources') handler.notify.resourcesChanged();
+      else handler.notify.promptsChanged();
+      for (const server of sessions.servers()) {
+        const sent = kind === 'tools' ? server.sendToolListChanged() : kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged();
+        void sent.catch(() => undefined);
+      }
+    },
+  });
 
   api.route({
     method: ['GET', 'POST', 'DELETE'],
@@ -215,6 +246,21 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, config
       // hostname or from an origin that is not this gateway's.
       checkHostAndOrigin(request.headers.host, request.headers.origin, hostnames);
       const identity = identityOf(request);
+      const malformed = malformedRequestId(request.body);
+      if (malformed !== undefined) return answerWith(reply, jsonRpcError('REQ_4000', ProtocolErrorCode.InvalidParams, malformed.id, 200));
+      const listened = listenedUris(request.body);
+      let release: (() => void) | undefined;
+      if (listened.length > 0) {
+        try {
+          release = await listens.open(identity, listened);
+        } catch (error) {
+          // A URI the caller may not read answers like an unknown one; no stream opens.
+          const failure = toGatewayError(error);
+          const id = (request.body as { id?: unknown }).id ?? null;
+          return answerWith(reply, jsonRpcError(failure.code, failure.code === 'MCP_2008' ? ProtocolErrorCode.InvalidParams : -32000, id, 200));
+        }
+        reply.raw.once('close', release);
+      }
       const authInfo: AuthInfo = { token: '', clientId: 'mcp-gateway', scopes: [], extra: { gateway: { identity, requestId: request.id } satisfies RequestScope } };
       const node = toNodeHandler(
         {
@@ -239,6 +285,7 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, config
   });
   return {
     close: async () => {
+      stopForwarding();
       parts.flows.close();
       await sessions.close();
       await handler.close();

@@ -28,12 +28,16 @@ export function redactArguments(value: unknown, depth = 0): unknown {
 }
 
 export interface AuditRecord {
-  /** `elicitation`, `sampling`: what a tool server asked of an agent run's owner during a call. */
-  event: 'tool_call' | 'confirmation' | 'elicitation' | 'sampling';
+  /**
+   * A tool call, a confirmation, what a tool server asked of an agent run's owner during a call
+   * (`elicitation`, `sampling`), a resource read or a prompt got (through /mcp).
+   */
+  event: 'tool_call' | 'confirmation' | 'elicitation' | 'sampling' | 'resource_read' | 'prompt_get';
   sub: string;
   username: string;
   roles: readonly string[];
   server: string;
+  /** The tool; for `resource_read` the upstream URI, for `prompt_get` the upstream prompt name. */
   tool: string;
   arguments: unknown;
   decision: string;

@@ -1,9 +1,11 @@
 /**
  * The one access decision. For an identity's roles and a (server, tool) it answers
  * hidden | allow | confirm | deny with the reason. It builds the tool lists shown to Claude and to
- * MCP clients, guards every call and decides when a human must confirm. Pure: config in, decision out.
+ * MCP clients, guards every call and decides when a human must confirm. Resources and prompts get
+ * their decision here too (hidden | allow | deny: reading runs nothing, so nothing to confirm).
+ * Pure: config in, decision out.
  */
-import type { GatewayConfig, ToolRule } from '../config/schema.js';
+import type { GatewayConfig, ItemRule, ToolRule } from '../config/schema.js';
 
 export type Effect = 'hidden' | 'allow' | 'confirm' | 'deny';
 
@@ -17,8 +19,21 @@ export interface ToolFacts {
   readonly annotations?: { readonly readOnlyHint?: boolean; readonly destructiveHint?: boolean } | undefined;
 }
 
+/**
+ * A resource (by its upstream URI, and the URI template it was read through, if any) or a prompt.
+ * A resource's rule is the one for its URI, else the one for its template.
+ */
+export type ItemFacts = { readonly kind: 'resource'; readonly uri: string; readonly template?: string | undefined } | { readonly kind: 'prompt'; readonly name: string };
+
+export interface ServerPolicy {
+  readonly roles: readonly string[];
+  readonly tools: Readonly<Record<string, ToolRule>>;
+  readonly resources: Readonly<Record<string, ItemRule>>;
+  readonly prompts: Readonly<Record<string, ItemRule>>;
+}
+
 export interface PolicyTable {
-  readonly servers: Readonly<Record<string, { readonly roles: readonly string[]; readonly tools: Readonly<Record<string, ToolRule>> }>>;
+  readonly servers: Readonly<Record<string, ServerPolicy>>;
   readonly confirmDefault: GatewayConfig['confirmations']['defaultRule'];
 }
 
@@ -44,14 +59,31 @@ export function grantsServer(roles: readonly string[], server: string, table: Po
   return serverPolicy !== undefined && holdsAny(roles, serverPolicy.roles);
 }
 
-export function decide(roles: readonly string[], server: string, tool: ToolFacts, table: PolicyTable): Decision {
+/** The steps every kind shares: configured, not hidden, server granted, the rule's roles held. */
+function access(roles: readonly string[], server: string, what: string, rule: ItemRule | undefined, table: PolicyTable): Decision | undefined {
+  if (rule?.hidden === true) return { effect: 'hidden', reason: `${what} is hidden by config` };
+  if (!grantsServer(roles, server, table)) return { effect: 'deny', reason: `no role grants server ${server}` };
+  if (rule?.roles !== undefined && !holdsAny(roles, rule.roles)) return { effect: 'deny', reason: `${what} needs one of ${rule.roles.join(', ')}` };
+  return undefined;
+}
+
+function itemRule(policy: ServerPolicy, item: ItemFacts): ItemRule | undefined {
+  if (item.kind === 'prompt') return policy.prompts[item.name];
+  return policy.resources[item.uri] ?? (item.template === undefined ? undefined : policy.resources[item.template]);
+}
+
+/** The decision for a tool (ToolFacts) or, with `kind`, a resource or a prompt. */
+export function decide(roles: readonly string[], server: string, target: ToolFacts | ItemFacts, table: PolicyTable): Decision {
   const serverPolicy = table.servers[server];
   if (serverPolicy === undefined) return { effect: 'hidden', reason: `server ${server} is not configured` };
-  const rule = serverPolicy.tools[tool.name];
-  if (rule?.hidden === true) return { effect: 'hidden', reason: `tool ${tool.name} is hidden by config` };
-  if (!grantsServer(roles, server, table)) return { effect: 'deny', reason: `no role grants server ${server}` };
-  if (rule?.roles !== undefined && !holdsAny(roles, rule.roles)) return { effect: 'deny', reason: `tool ${tool.name} needs one of ${rule.roles.join(', ')}` };
-  const { confirm, reason } = needsConfirmation(tool, rule, table.confirmDefault);
+  if ('kind' in target) {
+    const what = target.kind === 'prompt' ? `prompt ${target.name}` : `resource ${target.uri}`;
+    return access(roles, server, what, itemRule(serverPolicy, target), table) ?? { effect: 'allow', reason: `server ${server} is granted` };
+  }
+  const rule = serverPolicy.tools[target.name];
+  const denied = access(roles, server, `tool ${target.name}`, rule, table);
+  if (denied !== undefined) return denied;
+  const { confirm, reason } = needsConfirmation(target, rule, table.confirmDefault);
   return { effect: confirm ? 'confirm' : 'allow', reason };
 }
 

@@ -19,9 +19,11 @@ import type { Store } from '../store/types.js';
 import { ArgumentValidator } from './argument-validator.js';
 import type { Caller, CallRelay } from './call-context.js';
 import { Catalogue, type CatalogueTool } from './catalogue.js';
+import { ContentService } from './content-service.js';
 import { ServerCredentials } from './credentials.js';
 import type { AssertionSigner } from './identity-assertion.js';
 import { UpstreamServer } from './upstream-server.js';
+import { UpstreamSignals, type ListKind } from './upstream-signals.js';
 
 /** The identity the gateway uses for its own traffic (listing tools): no roles, never a user. */
 const SERVICE_IDENTITY: Identity = Object.freeze({
@@ -63,6 +65,10 @@ export interface CallOptions {
 
 export class ToolService {
   readonly catalogue: Catalogue;
+  /** Resources, prompts and completions of the same servers (reached through the resource gate). */
+  readonly content: ContentService;
+  /** List changes (after the catalogues took them in), resource updates and reconnections of the upstreams. */
+  readonly signals = new UpstreamSignals();
   private readonly servers = new Map<string, UpstreamServer>();
   private readonly validator: ArgumentValidator = new ArgumentValidator();
   private readonly table: PolicyTable;
@@ -82,22 +88,33 @@ export class ToolService {
       const credentials = new ServerCredentials(name, serverConfig, { signer, upstream: config.upstream, auth: config.auth }, SERVICE_CALLER);
       this.servers.set(
         name,
-        new UpstreamServer(name, serverConfig, config.upstream, metrics, log, credentials, SERVICE_CALLER, () => {
-          void this.catalogue.refresh(name);
+        new UpstreamServer(name, serverConfig, config.upstream, metrics, log, credentials, SERVICE_CALLER, {
+          listChanged: (kind) => void this.onListChanged(name, kind),
+          resourceUpdated: (uri) => this.signals.resourceUpdated(name, uri),
+          connected: () => this.signals.connected(name),
         }),
       );
     }
     this.catalogue = new Catalogue(this.servers, config.upstream, store, metrics, log, SERVICE_CALLER);
+    this.content = new ContentService(this.servers, this.table, audit, config.upstream, log, SERVICE_CALLER, this.signals);
+  }
+
+  /** An upstream's list changed: the catalogue holding it re-lists that server, then the change is passed on. */
+  private async onListChanged(server: string, kind: ListKind): Promise<void> {
+    await (kind === 'tools' ? this.catalogue.refresh(server) : this.content.catalogue.refresh(server));
+    this.signals.listChanged(kind, server);
   }
 
   /** Starts stdio servers and the catalogue's first listing; never blocks. */
   start(): void {
     for (const server of this.servers.values()) server.start();
     this.catalogue.start();
+    this.content.catalogue.start();
   }
 
   async close(): Promise<void> {
     this.catalogue.stop();
+    await this.content.close();
     await Promise.all([...this.servers.values()].map((server) => server.close()));
   }
 

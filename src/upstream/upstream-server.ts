@@ -37,6 +37,27 @@ const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
  */
 const CLIENT_CAPABILITIES = { elicitation: { form: {} }, sampling: {}, roots: {} };
 
+/** What an upstream tells the gateway outside any call: list changes, resource updates, a new connection. */
+export interface UpstreamEvents {
+  listChanged(kind: 'tools' | 'resources' | 'prompts'): void;
+  resourceUpdated(uri: string): void;
+  /** A new session or connection: subscriptions held on the old one are gone. */
+  connected(): void;
+}
+
+/** A request as one caller: who, their headers, their cancellation. */
+export interface UpstreamRequestOptions {
+  caller: Caller;
+  headers: Record<string, string>;
+  signal?: AbortSignal | undefined;
+}
+
+/** What an operation on the pooled client gets: the attempt's signal and SDK timeout, and the caller's identity `_meta` (stdio). */
+export interface ClientRequestTools {
+  readonly options: { signal: AbortSignal; timeout: number };
+  readonly meta: { _meta?: Record<string, unknown> };
+}
+
 
 export interface UpstreamCallOptions {
   caller: Caller;
@@ -70,7 +91,7 @@ export class UpstreamServer {
     private readonly log: FastifyBaseLogger,
     readonly credentials: ServerCredentials,
     private readonly serviceCaller: Caller,
-    private readonly onToolsChanged: () => void,
+    private readonly events: UpstreamEvents,
   ) {
     this.resilience = new ServerResilience(name, upstream, metrics, log);
     this.fetch = createContextualFetch(config.headers, (caller) => credentials.headers(caller));
@@ -108,6 +129,16 @@ export class UpstreamServer {
       signal,
       safeToRepeat: true,
     }).then((result) => result.tools);
+  }
+
+  /**
+   * Any request other than a tool call (listing, reading a resource, getting a prompt, completing,
+   * subscribing), made as the caller on the pooled client behind the server's resilience. These
+   * requests run nothing, so repeating them is safe.
+   */
+  async request<T>(options: UpstreamRequestOptions, operation: (client: Client, tools: ClientRequestTools) => Promise<T>): Promise<T> {
+    const identityMeta = this.config.transport === 'stdio' && !options.caller.service ? await this.credentials.meta(options.caller) : undefined;
+    return this.exchange((client, { signal, deadline }) => operation(client, { options: this.requestOptions(signal, deadline), meta: withMeta({ ...identityMeta }) }), { ...options, safeToRepeat: true });
   }
 
   async callTool(tool: string, args: Record<string, unknown>, options: UpstreamCallOptions): Promise<CallToolResult> {
@@ -262,12 +293,9 @@ export class UpstreamServer {
       capabilities: CLIENT_CAPABILITIES,
       versionNegotiation: { mode: 'auto', probe: { timeoutMs: this.upstream.connectTimeoutMs } },
       listChanged: {
-        tools: {
-          autoRefresh: false,
-          onChanged: (error) => {
-            if (error === null) this.onToolsChanged();
-          },
-        },
+        tools: { autoRefresh: false, onChanged: (error) => error === null && this.events.listChanged('tools') },
+        resources: { autoRefresh: false, onChanged: (error) => error === null && this.events.listChanged('resources') },
+        prompts: { autoRefresh: false, onChanged: (error) => error === null && this.events.listChanged('prompts') },
       },
     });
     client.onerror = (error) => {
@@ -279,6 +307,7 @@ export class UpstreamServer {
     client.setRequestHandler('sampling/createMessage', async (request, ctx) => (await this.relayed(request, ctx)) as CreateMessageResult);
     client.setRequestHandler('roots/list', async (request, ctx) => (await this.relayed(request, ctx)) as ListRootsResult);
     client.setNotificationHandler('notifications/message', (notification) => this.relayOfCurrentCall()?.log(notification.params));
+    client.setNotificationHandler('notifications/resources/updated', (notification) => this.events.resourceUpdated(notification.params.uri));
     const transport = createTransport(this.name, this.config, { fetch: this.fetch, authProvider: this.credentials.authProvider }, this.log);
     // Background traffic set up while connecting (a change subscription) goes out as the gateway.
     try {
@@ -304,6 +333,7 @@ export class UpstreamServer {
       await client.setLoggingLevel('debug', { timeout: this.upstream.connectTimeoutMs }).catch((error: unknown) => this.log.debug({ server: this.name, err: error }, 'upstream refused logging/setLevel'));
     }
     this.client = client;
+    this.events.connected();
     this.supervisor?.started();
     this.log.info({ server: this.name, transport: this.config.transport, protocol: client.getNegotiatedProtocolVersion() }, 'connected to upstream MCP server');
     return client;
@@ -318,7 +348,7 @@ export class UpstreamServer {
   }
 }
 
-function isModern(client: Client): boolean {
+export function isModern(client: Client): boolean {
   const version = client.getNegotiatedProtocolVersion();
   return version !== undefined && version >= '2026-07-28';
 }

@@ -33,6 +33,18 @@ export const PASSING_THROUGH_GATEWAY: readonly string[] = [
   'elicitation-sep1034-defaults',
   'elicitation-sep1330-enums',
   'server-sse-multiple-streams',
+  'completion-complete',
+  'resources-list',
+  'resources-read-text',
+  'resources-read-binary',
+  'resources-templates-read',
+  'resources-subscribe',
+  'resources-unsubscribe',
+  'prompts-list',
+  'prompts-get-simple',
+  'prompts-get-with-args',
+  'prompts-get-embedded-resource',
+  'prompts-get-with-image',
 ];
 
 /** Out of scope for a gateway, with the reason (kept in step with docs/mcp.md). */

@@ -361,6 +361,10 @@ export interface ConformanceFixture {
   /** `http://127.0.0.1:PORT/mcp` */
   readonly url: string;
   readonly seen: FixtureObservations;
+  /** Sends `notifications/resources/updated` for `uri` to every client that subscribed to it (2025 sessions and listen streams). */
+  resourceUpdated(uri: string): void;
+  /** Sends `notifications/<kind>/list_changed` to every connected client. */
+  listChanged(kind: 'tools' | 'resources' | 'prompts'): void;
   close(): Promise<void>;
 }
 
@@ -372,6 +376,7 @@ export interface FixtureOptions {
 export async function startConformanceFixture(options: FixtureOptions = {}): Promise<ConformanceFixture> {
   const seen = { subscriptions: new Set<string>(), cancelledCalls: 0, completedSlowCalls: 0 };
   const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  const sessionServers = new Map<string, Server>();
   const modern = createMcpHandler(() => buildServer(seen), { legacy: 'reject' });
 
   async function legacy(request: Request): Promise<Response> {
@@ -386,12 +391,15 @@ export async function startConformanceFixture(options: FixtureOptions = {}): Pro
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, transport);
+        sessionServers.set(id, server);
       },
       onsessionclosed: (id) => {
         sessions.delete(id);
+        sessionServers.delete(id);
       },
     });
-    await buildServer(seen).connect(transport);
+    const server = buildServer(seen);
+    await server.connect(transport);
     return transport.handleRequest(request);
   }
 
@@ -419,6 +427,20 @@ export async function startConformanceFixture(options: FixtureOptions = {}): Pro
   return {
     url: `http://127.0.0.1:${address.port}/mcp`,
     seen,
+    resourceUpdated(uri) {
+      modern.notify.resourceUpdated(uri);
+      // A 2025 session hears of it only when it subscribed (the spec's rule).
+      if (seen.subscriptions.has(uri)) for (const server of sessionServers.values()) void server.sendResourceUpdated({ uri }).catch(() => undefined);
+    },
+    listChanged(kind) {
+      if (kind === 'tools') modern.notify.toolsChanged();
+      else if (kind === 'resources') modern.notify.resourcesChanged();
+      else modern.notify.promptsChanged();
+      for (const server of sessionServers.values()) {
+        const sent = kind === 'tools' ? server.sendToolListChanged() : kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged();
+        void sent.catch(() => undefined);
+      }
+    },
     async close() {
       await modern.close();
       await Promise.all([...sessions.values()].map((transport) => transport.close().catch(() => undefined)));

@@ -208,6 +208,35 @@ describe('config overrides', () => {
   });
 });
 
+describe('resources and prompts', () => {
+  const table = policyTable(
+    demo((input) => {
+      const hr = input.servers.hr;
+      if (hr === undefined) throw new Error('demo config has no hr');
+      hr.resources = { 'hr://policies': { hidden: true }, 'hr://salaries/{id}': { roles: ['hr-write', 'gateway-admin'] } };
+      hr.prompts = { onboarding: { roles: ['hr-write'] }, secret: { hidden: true } };
+    }),
+  );
+
+  it('are allowed (never confirmed) wherever the server is granted and no rule narrows them', () => {
+    expect(decide(rolesOf('alice.chen'), 'hr', { kind: 'resource', uri: 'hr://handbook' }, table)).toEqual({ effect: 'allow', reason: 'server hr is granted' });
+    expect(decide(rolesOf('alice.chen'), 'hr', { kind: 'prompt', name: 'summary' }, table).effect).toBe('allow');
+    expect(decide(['sales-read'], 'hr', { kind: 'resource', uri: 'hr://handbook' }, table).effect).toBe('deny');
+    expect(decide(rolesOf('alice.chen'), 'nowhere', { kind: 'prompt', name: 'summary' }, table).effect).toBe('hidden');
+  });
+
+  it('hidden hides from everyone; roles narrow, by URI or by the template a URI was read through, never widen', () => {
+    expect(decide(rolesOf('alice.chen'), 'hr', { kind: 'resource', uri: 'hr://policies' }, table).effect).toBe('hidden');
+    expect(decide(rolesOf('alice.chen'), 'hr', { kind: 'prompt', name: 'secret' }, table).effect).toBe('hidden');
+    expect(decide(rolesOf('alice.chen'), 'hr', { kind: 'prompt', name: 'onboarding' }, table).effect).toBe('allow');
+    const salary = { kind: 'resource', uri: 'hr://salaries/7', template: 'hr://salaries/{id}' } as const;
+    expect(decide(rolesOf('alice.chen'), 'hr', salary, table).effect).toBe('allow');
+    expect(decide(['hr-read', 'employee'], 'hr', salary, table).effect).toBe('deny');
+    // gateway-admin is named on the rule but not granted the server.
+    expect(decide(rolesOf('ops.admin'), 'hr', salary, table).effect).toBe('deny');
+  });
+});
+
 describe('tierFor', () => {
   const tiers = demo().limits.tiers;
 
