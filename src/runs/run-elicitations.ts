@@ -109,6 +109,8 @@ export class RunElicitations {
       if (answered?.sub === identity.sub) throw new GatewayError('RUN_6006');
       throw new GatewayError('RUN_6004');
     }
+    // A run whose replica stopped holds no call to take the answer (its readers end it with GATEWAY_9003).
+    if ((await store.get(KEYS.runLease(runId))) === null) throw new GatewayError('RUN_6004');
     if (answer.action !== 'accept' && answer.content !== undefined) throw new GatewayError('RUN_6005', { message: 'Content goes only with action accept' });
     const content = answer.action === 'accept' ? this.checkContent(record.requestedSchema, answer.content ?? {}) : undefined;
     const claimed = await store.set(KEYS.runElicitationAnswer(id), encodeRecord({ sub: identity.sub, action: answer.action, ...(content === undefined ? {} : { content }) }), {

@@ -178,6 +178,16 @@ describe('elicitation in a run', () => {
     expect(toolResult(rest)).toContain('action=accept');
   });
 
+  it('a run whose replica stopped takes no answer', async () => {
+    const { connection, runId, elicitationId } = await askingRun(a, alice);
+    // What a crashed replica leaves: its lease gone (this one renews it within a third of runs.leaseTtlMs).
+    await a.gateway.store.del(KEYS.runLease(runId));
+    expect((await answer(b, alice, runId, elicitationId, { action: 'decline' })).body.error.code).toBe('RUN_6004');
+    await waitFor(async () => (await a.gateway.store.get(KEYS.runLease(runId))) !== null, { timeoutMs: 20_000, what: 'the lease renewed' });
+    expect((await answer(b, alice, runId, elicitationId, { action: 'decline' })).status).toBe(200);
+    expect((await collectRun(connection))[0]).toMatchObject({ event: 'elicitation_resolved', data: { outcome: 'decline' } });
+  });
+
   it('no answer in time: the server gets cancel and the run goes on', async () => {
     const { connection, runId, elicitationId } = await askingRun(c, alice);
     const rest = await collectRun(connection);
