@@ -42,7 +42,7 @@ function options(ctx: ServerContext): { requestId: string; signal: AbortSignal }
   return { requestId: scopeOf(ctx).requestId, signal: ctx.mcpReq.signal };
 }
 
-export function registerContentHandlers(server: Server, gate: ResourceGate, pageSize: number): void {
+export function registerContentHandlers(server: Server, gate: ResourceGate, { pageSize, subscriptions }: { pageSize: number; subscriptions: boolean }): void {
   const { content } = gate;
   server.setRequestHandler('resources/list', async (request, ctx) => {
     await content.catalogue.loaded();
@@ -75,7 +75,7 @@ export function registerContentHandlers(server: Server, gate: ResourceGate, page
     const subject = ref.type === 'ref/prompt' ? { prompt: ref.name } : { uri: ref.uri };
     return guarded(subject, () => gate.complete(scopeOf(ctx).identity, ref, rest, options(ctx)));
   });
-  registerSubscriptions(server, gate);
+  if (subscriptions) registerSubscriptions(server, gate);
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   createRequestStateCodec,
   inputRequired,
   isLegacyRequest,
+  type McpRequestContext,
   LOG_LEVEL_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
@@ -60,6 +61,8 @@ const SERVER_INFO = { name: 'mcp-gateway', title: 'MCP Gateway', version: '0.1.0
  * the upstreams, each list's changes passed on, and logging relayed from calls.
  */
 const CAPABILITIES = { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, prompts: { listChanged: true }, completions: {}, logging: {} };
+/** A 2025-era request served statelessly has no stream an update could come back on: no subscriptions. */
+const STATELESS_CAPABILITIES = { ...CAPABILITIES, resources: { listChanged: true } };
 
 /** What a round hands the next one through the client (sealed and bound to the user by the codec). */
 type RoundState = { kind: 'flow'; flow: string; tool: string } | ConfirmationRound;
@@ -107,11 +110,11 @@ function clientView(server: Server, ctx: ServerContext, legacyLevel: LoggingLeve
   };
 }
 
-function buildServer(parts: EndpointParts): Server {
+function buildServer(parts: EndpointParts, stateless: boolean): Server {
   const { gate, flows, codec } = parts;
   const { tools } = gate;
   const server = new Server(SERVER_INFO, {
-    capabilities: CAPABILITIES,
+    capabilities: stateless ? STATELESS_CAPABILITIES : CAPABILITIES,
     requestState: { verify: (state, ctx) => codec.verify(state, ctx) },
     inputRequired: { roundTimeoutMs: parts.inputTimeoutMs },
   });
@@ -196,7 +199,7 @@ function buildServer(parts: EndpointParts): Server {
       return errorResult(`${failure.code}: ${failure.message}`);
     }
   });
-  registerContentHandlers(server, parts.resources, parts.pageSize);
+  registerContentHandlers(server, parts.resources, { pageSize: parts.pageSize, subscriptions: !stateless });
   server.onerror = parts.onerror;
   return server;
 }
@@ -219,7 +222,8 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, resour
     bind: (ctx) => `${ctx.mcpReq.method}\0${scopeOf(ctx).identity.sub}`,
   });
   const parts: EndpointParts = { gate, resources, pageSize: config.mcp.pageSize, flows: new CallFlows(config.mcp.inputTimeoutMs), codec, onerror, inputTimeoutMs: config.mcp.inputTimeoutMs };
-  const factory = (): Server => buildServer(parts);
+  // The SDK's handler says which era it builds for; a 2025-era instance there serves one stateless request.
+  const factory = (context?: McpRequestContext): Server => buildServer(parts, context?.era === 'legacy');
   const handler = createMcpHandler(factory, { onerror });
   const sessions = new LegacySessions(factory, { idleMs: config.mcp.sessionIdleMs, maxSessions: config.mcp.maxSessions, onerror });
   const hostnames = allowedHostnames(config);

@@ -132,6 +132,18 @@ async function failure(request: Promise<unknown>): Promise<{ code: unknown; mess
   return { code: error?.code, message: error?.message ?? '' };
 }
 
+/** One 2025-era JSON-RPC request without a session, answered as JSON or as one SSE message. */
+async function rawRequest(username: string, message: Record<string, unknown>): Promise<{ body: string; answer: { error?: { code: number } } }> {
+  const token = await issuer.tokenFor(username);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
+    body: JSON.stringify({ jsonrpc: '2.0', ...message }),
+  });
+  const body = await response.text();
+  return { body, answer: JSON.parse(body.startsWith('{') ? body : (/^data: (.*)$/m.exec(body)?.[1] ?? '{}')) as { error?: { code: number } } };
+}
+
 describe.each(['modern', 'legacy'] as const)('/mcp resources, prompts and completions, %s client', (era) => {
   it('lists resources, templates and prompts of the granted servers under gateway URIs and qualified names, page by page', async () => {
     const frank = await callerFor(era, 'frank.lee');
@@ -270,15 +282,7 @@ describe('/mcp bad input', () => {
         expect((await failure(caller.client.listResources({ cursor }))).code).toBe(-32602);
         expect((await failure(caller.client.listPrompts({ cursor }))).code).toBe(-32602);
       }
-      const token = await issuer.tokenFor('frank.lee');
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'resources/read', params: {} }),
-      });
-      const body = await response.text();
-      // The answer comes as JSON or as one SSE message, as the transport chooses.
-      const answer = JSON.parse(body.startsWith('{') ? body : (/^data: (.*)$/m.exec(body)?.[1] ?? '{}')) as { error?: { code: number } };
+      const { body, answer } = await rawRequest('frank.lee', { id: 1, method: 'resources/read', params: {} });
       expect(answer.error?.code, body).toBe(-32602);
     } finally {
       await caller.close();
@@ -329,6 +333,12 @@ describe('/mcp subscriptions and list changes', () => {
     } finally {
       await Promise.all([listener.close(), session.close()]);
     }
+  });
+
+  it('offers no subscriptions to a 2025-era request without a session (nothing could come back to it)', async () => {
+    const { body, answer } = await rawRequest('alice.chen', { id: 7, method: 'resources/subscribe', params: { uri: OLD('test://watched-resource') } });
+    expect(answer.error?.code, body).toBe(-32601);
+    expect(old.seen.subscriptions.size).toBe(0);
   });
 
   it('refuses a subscription to a resource the caller may not read like one to an unknown resource', async () => {
