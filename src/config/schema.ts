@@ -382,8 +382,8 @@ const runsSection = z
       .default(10)
       .describe("How long a model text delta may wait to be written to the run's log together with those after it (one store round trip for many). Readers on the driving replica get it at once; the run's first event never waits; 0 writes each at once."),
     maxFinishedRuns: positiveInt
-      .default(10_000)
-      .describe('Memory store only: finished runs (state and event log) kept for resuming, at most; beyond it the oldest finished are deleted before runs.ttlMs (metric gateway_runs_evicted_total). On Redis finished runs expire with runs.ttlMs.'),
+      .default(2_000)
+      .describe('Memory store only: finished runs (state and event log, about 16 KB each) kept for resuming, at most; beyond it the oldest finished are deleted before runs.ttlMs (metric gateway_runs_evicted_total). On Redis finished runs expire with runs.ttlMs.'),
     elicitation: z
       .strictObject({
         timeoutMs: positiveInt

@@ -53,6 +53,8 @@ export class RunJournal {
   private queuedEvents = 0;
   /** Recent events for readers on this replica: everything after `baseId` (bounded like the queue). */
   private readonly recent: LoggedRunEvent[] = [];
+  /** The ids of `recent`, parsed once. */
+  private readonly recentIds: StreamId[] = [];
   private baseId: StreamId;
   private readonly listeners = new Set<() => void>();
   private draining: Promise<void> | undefined;
@@ -168,7 +170,7 @@ export class RunJournal {
       };
       this.listeners.add(wake);
       try {
-        const next = this.recent.filter((event) => compareStreamIds(parseStreamId(event.id), after) > 0);
+        const next = this.recent.slice(this.firstAfter(after));
         for (const event of next) {
           yield event;
           after = parseStreamId(event.id);
@@ -234,11 +236,20 @@ export class RunJournal {
 
   private remember(event: LoggedRunEvent): void {
     this.recent.push(event);
+    this.recentIds.push(this.last);
     if (this.recent.length > this.options.bufferEvents) {
-      const dropped = this.recent.shift();
-      if (dropped !== undefined) this.baseId = parseStreamId(dropped.id);
+      this.recent.shift();
+      const dropped = this.recentIds.shift();
+      if (dropped !== undefined) this.baseId = dropped;
     }
     this.notify();
+  }
+
+  /** Index of the first recent event after `after`: scanned from the end, since a follower is almost always near it. */
+  private firstAfter(after: StreamId): number {
+    let index = this.recent.length;
+    while (index > 0 && compareStreamIds(this.recentIds[index - 1]!, after) > 0) index -= 1;
+    return index;
   }
 
   private notify(): void {

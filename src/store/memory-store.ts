@@ -20,9 +20,64 @@ import type {
 type Slot =
   | { kind: 'string'; value: string; expiresAt: number | undefined }
   | { kind: 'expiring'; members: Map<string, number>; expiresAt: number | undefined }
-  | { kind: 'stream'; entries: Array<{ id: StreamId; entry: StreamEntry }>; last: StreamId; expiresAt: number | undefined };
+  | { kind: 'stream'; entries: StreamEntries; last: StreamId; expiresAt: number | undefined };
 
 type SlotOf<K extends Slot['kind']> = Extract<Slot, { kind: K }>;
+
+/**
+ * A stream's entries as three parallel arrays (id parts and data), not an object per entry: finished
+ * runs' logs are most of what this store holds, and an object, a parsed id and an id string per
+ * entry cost several times the data of a short event. Id strings are made when an entry is read.
+ */
+class StreamEntries {
+  private ms: number[] = [];
+  private seq: number[] = [];
+  private data: string[] = [];
+
+  get length(): number {
+    return this.data.length;
+  }
+
+  push(id: StreamId, data: string): void {
+    this.ms.push(id.ms);
+    this.seq.push(id.seq);
+    this.data.push(data);
+  }
+
+  /** Keeps the newest `count` entries. */
+  keepLast(count: number): void {
+    const drop = this.data.length - count;
+    if (drop <= 0) return;
+    this.ms = this.ms.slice(drop);
+    this.seq = this.seq.slice(drop);
+    this.data = this.data.slice(drop);
+  }
+
+  /** Index of the first entry whose id is greater than `after` (binary search). */
+  firstAfter(after: StreamId): number {
+    let low = 0;
+    let high = this.data.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (compareStreamIds({ ms: this.ms[mid]!, seq: this.seq[mid]! }, after) <= 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  holds(id: StreamId): boolean {
+    const index = this.firstAfter(id) - 1;
+    return index >= 0 && this.ms[index] === id.ms && this.seq[index] === id.seq;
+  }
+
+  slice(start: number, end = this.data.length): StreamEntry[] {
+    const entries: StreamEntry[] = [];
+    for (let index = start; index < Math.min(end, this.data.length); index++) {
+      entries.push({ id: formatStreamId({ ms: this.ms[index]!, seq: this.seq[index]! }), data: this.data[index]! });
+    }
+    return entries;
+  }
+}
 
 export interface MemoryStoreOptions {
   /** How often expired keys are swept (they are also dropped lazily on access). */
@@ -144,7 +199,7 @@ export class MemoryStore implements Store {
   private appendEntry(stream: string, chosen: string | undefined, data: string, options: Omit<AppendOptions, 'id'>): string {
     let slot = this.slotOf(stream, 'stream');
     if (slot === undefined) {
-      slot = { kind: 'stream', entries: [], last: { ms: 0, seq: 0 }, expiresAt: undefined };
+      slot = { kind: 'stream', entries: new StreamEntries(), last: { ms: 0, seq: 0 }, expiresAt: undefined };
       this.slots.set(stream, slot);
     }
     const now = Date.now();
@@ -155,31 +210,28 @@ export class MemoryStore implements Store {
       id = parseStreamId(chosen);
       if (compareStreamIds(id, slot.last) <= 0) {
         // Already there: a retry of an append that went through. Otherwise another writer moved on.
-        const index = firstIndexAfter(slot.entries, id) - 1;
-        if (index >= 0 && compareStreamIds(slot.entries[index]!.id, id) === 0) return chosen;
+        if (slot.entries.holds(id)) return chosen;
         throw new StreamIdConflictError(stream, chosen);
       }
     }
     slot.last = id;
-    const entry = { id: formatStreamId(id), data };
-    slot.entries.push({ id, entry });
-    if (options.maxLen !== undefined && slot.entries.length > options.maxLen) {
-      slot.entries.splice(0, slot.entries.length - options.maxLen);
-    }
+    slot.entries.push(id, data);
+    if (options.maxLen !== undefined) slot.entries.keepLast(options.maxLen);
     slot.expiresAt = now + options.ttlMs;
-    return entry.id;
+    return formatStreamId(id);
   }
 
   async lastEntryId(stream: string): Promise<string | undefined> {
-    return this.slotOf(stream, 'stream')?.entries.at(-1)?.entry.id;
+    const entries = this.slotOf(stream, 'stream')?.entries;
+    return entries === undefined || entries.length === 0 ? undefined : entries.slice(entries.length - 1)[0]?.id;
   }
 
   async readAfter(stream: string, afterId: string, count?: number): Promise<StreamEntry[]> {
     const after = parseStreamId(afterId);
-    const entries = this.slotOf(stream, 'stream')?.entries ?? [];
-    const start = firstIndexAfter(entries, after);
-    const end = count === undefined ? undefined : start + count;
-    return entries.slice(start, end).map(({ entry }) => entry);
+    const entries = this.slotOf(stream, 'stream')?.entries;
+    if (entries === undefined) return [];
+    const start = entries.firstAfter(after);
+    return entries.slice(start, count === undefined ? undefined : start + count);
   }
 
   tail(stream: string, afterId: string, options: TailOptions): AsyncIterable<StreamEntry> {
@@ -242,18 +294,6 @@ function expiryOf(ttlMs: number | undefined): number | undefined {
 
 function isExpired(slot: Slot, now: number): boolean {
   return slot.expiresAt !== undefined && slot.expiresAt <= now;
-}
-
-/** Binary search: index of the first entry whose id is greater than `after`. */
-function firstIndexAfter(entries: ReadonlyArray<{ id: StreamId }>, after: StreamId): number {
-  let low = 0;
-  let high = entries.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (compareStreamIds(entries[mid]!.id, after) <= 0) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }
 
 /** Registers a fresh wrapper so each subscription is independent, even for the same handler. */

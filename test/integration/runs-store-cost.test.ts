@@ -250,8 +250,11 @@ describe('idle readers on Redis', () => {
     const runId = runIdOf(frames);
     // 20 readers on the replica that does not drive the run, each after the last event: all idle.
     const prefix = (b.gateway.config.store as { keyPrefix: string }).keyPrefix;
+    const readsBefore = await commandCalls(inspector, 'xrange');
     for (let i = 0; i < 20; i += 1) readers.push(await openSse(`${b.url}/api/runs/${runId}/events`, { token: alice, headers: { 'last-event-id': frames.at(-1)!.id! } }));
     await waitFor(async () => (await inspector.get(`${prefix}${KEYS.runReaders(runId)}`)) === '20', { what: '20 readers attached' });
+    // Each reader reads the log once as it starts (finding nothing after its id), then waits.
+    await waitFor(async () => (await commandCalls(inspector, 'xrange')) >= readsBefore + 20, { what: 'every reader to have read once' });
 
     const before = { xrange: await commandCalls(inspector, 'xrange'), get: await commandCalls(inspector, 'get'), set: await commandCalls(inspector, 'set') };
     // The window: three lease renewals by the driving replica (SET), however long they take here.
