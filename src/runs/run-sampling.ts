@@ -9,7 +9,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { ProtocolError, ProtocolErrorCode, type CreateMessageRequestParams, type CreateMessageResult } from '@modelcontextprotocol/client';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { AnthropicProvider } from '../llm/anthropic-provider.js';
+import type { AnthropicProvider, ModelTurn } from '../llm/anthropic-provider.js';
 import type { AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import { tierFor } from '../policy/rate-tier.js';
@@ -59,7 +59,7 @@ export class RunSampling {
     } catch (error) {
       throw await this.refuse(call, 'unsupported', error);
     }
-    let turn;
+    let turn: ModelTurn;
     try {
       turn = await model.complete({
         system: params.systemPrompt,
