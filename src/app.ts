@@ -140,7 +140,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
   const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns, app.log);
   const budget = new TokenBudget(store);
   const emit = (runId: string, event: RunEvent): Promise<string> => journals.emit(runId, event);
-  const elicitations = new RunElicitations({ store, emit, audit, timeoutMs: config.runs.elicitation.timeoutMs, pollMs: Math.floor(config.runs.leaseTtlMs / 3), log: app.log });
+  const elicitations = new RunElicitations({ store, emit, audit, metrics, timeoutMs: config.runs.elicitation.timeoutMs, pollMs: Math.floor(config.runs.leaseTtlMs / 3), log: app.log });
   const sampling = new RunSampling({ model, budget, config, metrics, audit, emit, write: (runId, write) => journals.write(runId, write) });
   const loop = new AgentLoop({
     journals,

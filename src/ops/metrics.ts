@@ -147,6 +147,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly runUpstreamRequests = new Counter({
+    name: 'gateway_run_upstream_requests_total',
+    help: "Requests tool servers made during agent runs' tool calls, by kind (elicitation, sampling) and outcome (accept, decline, cancel, expired, withdrawn; served, refused)",
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** Process-wide metrics (event loop, heap); only for the one gateway a process serves in production. */
   collectProcessMetrics(): void {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });

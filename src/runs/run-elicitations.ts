@@ -14,6 +14,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Identity } from '../auth/identity.js';
 import { GatewayError } from '../errors.js';
 import type { AuditLog } from '../ops/audit.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { StoreLogger } from '../store/logger.js';
 import {
   CHANNELS,
@@ -43,6 +44,7 @@ export interface RunElicitationsDependencies {
   store: Store;
   emit(runId: string, event: RunEvent): Promise<string>;
   audit: AuditLog;
+  metrics: Metrics;
   timeoutMs: number;
   /** How often the waiting replica re-reads the store for an answer whose wake-up it missed. */
   pollMs: number;
@@ -80,6 +82,7 @@ export class RunElicitations {
       });
       const outcome = await this.wait(id, signal, (check) => (wake = check));
       const resolved = outcome.kind === 'answer' ? outcome.answer.action : outcome.kind;
+      this.deps.metrics.runUpstreamRequests.inc({ kind: 'elicitation', outcome: resolved });
       const emitted = this.deps.emit(call.runId, { type: 'elicitation_resolved', data: { elicitationId: id, outcome: resolved } });
       if (outcome.kind === 'withdrawn') {
         // The call or run ended: nobody takes the answer; the event goes out behind whatever ends the run.

@@ -84,6 +84,7 @@ export class RunSampling {
       type: 'sampling',
       data: { callId: call.callId, server: call.server, tool: call.tool, outcome: 'served', inputTokens: usage.inputTokens, outputTokens: usage.outputTokens },
     });
+    this.deps.metrics.runUpstreamRequests.inc({ kind: 'sampling', outcome: 'served' });
     this.record(call, 'served', `${tokens} tokens`, { maxTokens: params.maxTokens, messages: params.messages.length });
     const text = turn.content
       .filter((block): block is Anthropic.TextBlock => block.type === 'text')
@@ -95,6 +96,7 @@ export class RunSampling {
   /** Logs and audits a refusal; returns the error the server gets. */
   private async refuse(call: SamplingCall, reason: string, error: unknown): Promise<unknown> {
     await this.deps.emit(call.runId, { type: 'sampling', data: { callId: call.callId, server: call.server, tool: call.tool, outcome: 'refused', reason, inputTokens: 0, outputTokens: 0 } });
+    this.deps.metrics.runUpstreamRequests.inc({ kind: 'sampling', outcome: 'refused' });
     this.record(call, 'refused', reason, {});
     return error;
   }

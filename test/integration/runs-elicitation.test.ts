@@ -17,7 +17,7 @@ import { KEYS } from '../../src/store/records.js';
 import { startConformanceFixture, type ConformanceFixture } from '../conformance/fixture-server.js';
 import { collectRun, type SseConnection, type SseFrame } from '../helpers/sse.js';
 import { api, deepMerge, redisStore, startGateway, waitFor, type ConfigOverrides, type RunningGateway } from '../helpers/stack.js';
-import { runIdOf, startRun } from './runs-support.js';
+import { metricValue, runIdOf, startRun } from './runs-support.js';
 
 let issuer: DevIssuer;
 let model: SimulatedAnthropicHandle;
@@ -123,6 +123,7 @@ describe('elicitation in a run', () => {
     expect(toolResult(rest)).toContain('action=accept');
     expect(toolResult(rest)).toContain('alice@example.com');
     expect(rest.at(-1)?.data).toMatchObject({ status: 'completed' });
+    expect(await metricValue(a.gateway.metrics.runUpstreamRequests, { kind: 'elicitation', outcome: 'accept' })).toBeGreaterThan(0);
     // Single use: a second answer learns it was answered.
     expect((await answer(b, alice, runId, elicitationId, { action: 'decline' })).body.error.code).toBe('RUN_6006');
   });
@@ -247,5 +248,6 @@ describe('sampling in a run', () => {
     const frames = await collectRun(connection);
     expect(frames.find((frame) => frame.event === 'sampling')?.data).toMatchObject({ outcome: 'refused', reason: 'disabled' });
     expect(toolResult(frames)).toContain('Sampling is not enabled');
+    expect(await metricValue(c.gateway.metrics.runUpstreamRequests, { kind: 'sampling', outcome: 'refused' })).toBe(1);
   });
 });
