@@ -253,15 +253,15 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, resour
       const malformed = malformedRequestId(request.body);
       if (malformed !== undefined) return answerWith(reply, jsonRpcError('REQ_4000', ProtocolErrorCode.InvalidParams, malformed.id, 200));
       const listened = listenedUris(request.body);
-      let release: (() => void) | undefined;
       if (listened.length > 0) {
+        let release: () => void;
         try {
           release = await listens.open(identity, listened);
         } catch (error) {
-          // A URI the caller may not read answers like an unknown one; no stream opens.
+          // A URI the caller may not read answers like an unknown one (MCP_2008); no stream opens.
           const failure = toGatewayError(error);
           const id = (request.body as { id?: unknown }).id ?? null;
-          return answerWith(reply, jsonRpcError(failure.code, failure.code === 'MCP_2008' ? ProtocolErrorCode.InvalidParams : -32000, id, 200));
+          return answerWith(reply, jsonRpcError(failure.code, failure.status < 500 ? ProtocolErrorCode.InvalidParams : -32000, id, 200));
         }
         reply.raw.once('close', release);
       }

@@ -20,6 +20,8 @@ import { waitFor } from '../helpers/stack.js';
 let issuer: DevIssuer;
 let fx: ConformanceFixture;
 let old: ConformanceFixture;
+/** Stopped by the test of an upstream that went away. */
+let gone: ConformanceFixture;
 let gateway: Gateway;
 let url = '';
 
@@ -27,7 +29,7 @@ const FX = (uri: string): string => `mcp-gateway://fx/${uri}`;
 const OLD = (uri: string): string => `mcp-gateway://old/${uri}`;
 
 beforeAll(async () => {
-  [issuer, fx, old] = await Promise.all([startDevIssuer({ clientId: DEV_CLIENT_ID }), startConformanceFixture(), startConformanceFixture({ eras: 'legacy' })]);
+  [issuer, fx, old, gone] = await Promise.all([startDevIssuer({ clientId: DEV_CLIENT_ID }), startConformanceFixture(), startConformanceFixture({ eras: 'legacy' }), startConformanceFixture()]);
   const config = parseConfig(
     {
       server: { host: '127.0.0.1', port: 0 },
@@ -44,6 +46,7 @@ beforeAll(async () => {
         },
         // Unprefixed, but every URI, template and prompt name collides with fx's: all stay prefixed.
         old: { url: old.url, description: 'Fixture, 2025 era only', roles: ['hr-read'], unprefixed: true },
+        gone: { url: gone.url, description: 'Fixture that goes away', roles: ['gateway-admin'] },
       },
       mcp: { pageSize: 2 },
       llm: { apiKey: 'unused' },
@@ -56,7 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  await Promise.all([issuer?.close(), fx?.close(), old?.close()]);
+  await Promise.all([issuer?.close(), fx?.close(), old?.close(), gone?.close()]);
 });
 
 type Era = 'modern' | 'legacy';
@@ -286,6 +289,27 @@ describe('/mcp bad input', () => {
       expect(answer.error?.code, body).toBe(-32602);
     } finally {
       await caller.close();
+    }
+  });
+});
+
+describe('/mcp when an upstream fails', () => {
+  it('answers a read, a prompt and a completion with -32000 and the catalogued code, never an internal error', async () => {
+    const admin = await legacy('ops.admin');
+    try {
+      expect(await admin.listResources()).toContain('mcp-gateway://gone/test://static-text');
+      await gone.close();
+      for (const request of [
+        admin.read('mcp-gateway://gone/test://static-text'),
+        admin.getPrompt('gone__test_simple_prompt'),
+        admin.complete({ type: 'ref/resource', uri: 'mcp-gateway://gone/test://template/{id}/data' }, { name: 'id', value: '1' }),
+      ]) {
+        const failed = await failure(request);
+        expect(failed.code).toBe(-32000);
+        expect(failed.message).toMatch(/MCP_200[123]/);
+      }
+    } finally {
+      await admin.close();
     }
   });
 });
