@@ -12,10 +12,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isInitializeRequest, WebStandardStreamableHTTPServerTransport, type AuthInfo, type Server } from '@modelcontextprotocol/server';
+import type { Identity } from '../auth/identity.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 
 interface Session {
   readonly owner: string;
+  /** The owner as of their latest request (their roles may change between tokens). */
+  identity: Identity;
   readonly transport: WebStandardStreamableHTTPServerTransport;
   readonly server: Server;
   lastUsed: number;
@@ -49,22 +52,24 @@ export class LegacySessions {
     return this.sessions.size;
   }
 
-  /** The server instance of every open session (to send each a notification of its own). */
-  servers(): Server[] {
-    return [...this.sessions.values()].map((session) => session.server);
+  /** The server instance of every open session whose owner `include` accepts (to send each a notification of its own). */
+  servers(include: (owner: Identity) => boolean): Server[] {
+    return [...this.sessions.values()].filter((session) => include(session.identity)).map((session) => session.server);
   }
 
   /**
    * Serves a 2025-era request that belongs to a session (it names one, or it is an initialize);
    * undefined for one that does not, which the stateless fallback serves.
    */
-  async fetch(request: Request, owner: string, authInfo: AuthInfo, parsedBody: unknown): Promise<Response | undefined> {
+  async fetch(request: Request, identity: Identity, authInfo: AuthInfo, parsedBody: unknown): Promise<Response | undefined> {
+    const owner = identity.sub;
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId !== null) {
       const session = this.sessions.get(sessionId);
       // Another user's session answers exactly like an unknown one.
       if (session === undefined || session.owner !== owner) return jsonRpcError('MCP_2021', -32001);
       session.lastUsed = Date.now();
+      session.identity = identity;
       return session.transport.handleRequest(request, { authInfo, parsedBody });
     }
     if (request.method !== 'POST' || !isInitializeRequest(parsedBody)) return undefined;
@@ -73,7 +78,7 @@ export class LegacySessions {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { owner, transport, server, lastUsed: Date.now() });
+        this.sessions.set(id, { owner, identity, transport, server, lastUsed: Date.now() });
       },
       onsessionclosed: (id) => {
         this.sessions.delete(id);

@@ -228,14 +228,15 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, resour
   const sessions = new LegacySessions(factory, { idleMs: config.mcp.sessionIdleMs, maxSessions: config.mcp.maxSessions, onerror });
   const hostnames = allowedHostnames(config);
   const listens = new ListenSubscriptions(resources, handler.notify);
-  // An upstream's list changed (and the catalogue took it in): every connected client hears of it —
-  // 2026-07-28 clients on their subscriptions/listen streams, 2025-era sessions on their own streams.
+  // An upstream's list changed (and the catalogue took it in): connected clients hear of it — 2025-era
+  // sessions whose owner the server's roles grant, on their own streams; 2026-07-28 clients on their
+  // subscriptions/listen streams (the SDK's bus has no per-user delivery; the notification names nothing).
   const stopForwarding = gate.tools.signals.listen({
-    listChanged: (kind: ListKind) => {
+    listChanged: (kind: ListKind, upstream: string) => {
       if (kind === 'tools') handler.notify.toolsChanged();
       else if (kind === 'resources') handler.notify.resourcesChanged();
       else handler.notify.promptsChanged();
-      for (const server of sessions.servers()) {
+      for (const server of sessions.servers((owner) => gate.tools.grantedServers(owner).includes(upstream))) {
         const sent = kind === 'tools' ? server.sendToolListChanged() : kind === 'resources' ? server.sendResourceListChanged() : server.sendPromptListChanged();
         void sent.catch(() => undefined);
       }
@@ -271,7 +272,7 @@ export function registerMcpEndpoint(api: FastifyInstance, gate: ToolGate, resour
           fetch: async (webRequest, options) => {
             const parsedBody = options?.parsedBody;
             if (await isLegacyRequest(webRequest, parsedBody)) {
-              const answer = await sessions.fetch(webRequest, identity.sub, authInfo, parsedBody);
+              const answer = await sessions.fetch(webRequest, identity, authInfo, parsedBody);
               if (answer !== undefined) return answer;
             }
             return handler.fetch(webRequest, { authInfo, ...(parsedBody === undefined ? {} : { parsedBody }) });

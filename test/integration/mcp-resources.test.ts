@@ -378,6 +378,23 @@ describe('/mcp subscriptions and list changes', () => {
     }
   });
 
+  it('forwards a list change to the 2025 sessions of users the server is granted to, and to no others', async () => {
+    const granted = await legacy('alice.chen');
+    const notGranted = await legacy('frank.lee');
+    let grantedHeard = 0;
+    let notGrantedHeard = 0;
+    granted.client.setNotificationHandler(PromptListChangedNotificationSchema, () => void (grantedHeard += 1));
+    notGranted.client.setNotificationHandler(PromptListChangedNotificationSchema, () => void (notGrantedHeard += 1));
+    try {
+      old.listChanged('prompts');
+      await waitFor(() => grantedHeard > 0, { what: 'the forwarded list change' });
+      await notGranted.client.ping();
+      expect(notGrantedHeard).toBe(0);
+    } finally {
+      await Promise.all([granted.close(), notGranted.close()]);
+    }
+  });
+
   it('forwards an upstream list change to 2025 sessions and 2026-07-28 listeners, and lists afresh', async () => {
     const session = await legacy('frank.lee');
     const listener = await modern('frank.lee');
