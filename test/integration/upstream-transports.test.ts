@@ -2,7 +2,8 @@
  * Any MCP server behind the gateway (issue 9): third-party servers from the npm registry as real
  * upstream processes. server-everything over its three transports (Streamable HTTP, legacy HTTP+SSE,
  * stdio) passes one shared suite — listed and called through /api/tools and /mcp, progress extending
- * a call's deadline — and server-memory (stdio only) answers an agent run. A stdio server killed
+ * a call's deadline, its resources and prompts offered and read through /mcp — and server-memory
+ * (stdio only) answers an agent run. A stdio server killed
  * mid-call is restarted and the next call succeeds; an HTTP server restarted behind the gateway
  * (400 on the old session) is usable again within one call; bad stdio commands leave an
  * `unavailable` upstream and a running gateway.
@@ -96,6 +97,33 @@ describe.each(TRANSPORTS)('server-everything over %s', (server) => {
       expect(tools.map((tool) => tool.name)).toContain(`${server}__echo`);
       const result = await client.callTool({ name: `${server}__echo`, arguments: { message: 'via mcp' } });
       expect(textOf(result as { content: Array<{ type: string; text?: string }> })).toBe('Echo: via mcp');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('offers its resources and prompts through /mcp under gateway URIs and qualified names, readable there', async () => {
+    const client = new Client({ name: 'transport-test', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${alice}` } } }));
+    try {
+      const resources = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listResources(cursor === undefined ? {} : { cursor });
+        resources.push(...page.resources);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      const own = resources.filter((resource) => resource.uri.startsWith(`mcp-gateway://${server}/`));
+      expect(own.length).toBeGreaterThan(0);
+      const read = await client.readResource({ uri: own[0]!.uri });
+      expect(read.contents[0]?.uri).toBe(own[0]!.uri);
+      expect('text' in read.contents[0]! || 'blob' in read.contents[0]!).toBe(true);
+
+      const { prompts } = await client.listPrompts();
+      const simple = prompts.find((prompt) => prompt.name.startsWith(`${server}__`) && (prompt.arguments ?? []).every((argument) => argument.required !== true));
+      expect(simple).toBeDefined();
+      const got = await client.getPrompt({ name: simple!.name });
+      expect(got.messages.length).toBeGreaterThan(0);
     } finally {
       await client.close();
     }
