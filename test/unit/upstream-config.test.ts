@@ -78,6 +78,7 @@ describe('the README example of upstream servers', () => {
     expect(example).toBeDefined();
     const config = parseConfig({ ...base, ...(parseYaml(example!) as object) }, { SEARCH_VENDOR_KEY: 'k', GATEWAY_CLIENT_SECRET: 's' });
     expect(config.servers.files).toMatchObject({ transport: 'stdio', command: 'npx' });
+    expect(config.servers.time).toMatchObject({ transport: 'stdio', command: 'mcp-server-time', args: ['--local-timezone', 'UTC'] });
     expect(config.servers.wiki?.transport).toBe('sse');
     expect(config.servers.search?.auth).toMatchObject({ type: 'bearer', token: 'k', assertionHeader: 'x-gateway-assertion' });
     expect(config.servers.inventory?.auth).toMatchObject({ type: 'token-exchange', audience: 'inventory-mcp', clientSecret: 's' });
