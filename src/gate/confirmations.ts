@@ -7,7 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Identity } from '../auth/identity.js';
 import { GatewayError } from '../errors.js';
-import type { AuditLog } from '../ops/audit.js';
+import { actorOf, type AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import { silentLogger, type StoreLogger } from '../store/logger.js';
 import {
@@ -66,9 +66,7 @@ export class Confirmations {
   private record(identity: Identity, pending: PendingConfirmation, decision: string, reason: string, outcome: string, requestId: string | undefined): void {
     this.audit.record({
       event: 'confirmation',
-      sub: identity.sub,
-      username: identity.username,
-      roles: identity.roles,
+      ...actorOf(identity),
       server: pending.server,
       tool: pending.tool,
       arguments: pending.arguments,

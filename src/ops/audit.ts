@@ -50,6 +50,13 @@ export interface AuditRecord {
   confirmationId?: string;
 }
 
+/** Who a record is about: the identity fields every record carries (never the e-mail, never a token). */
+export type AuditActor = Pick<AuditRecord, 'sub' | 'username' | 'roles'>;
+
+export function actorOf(identity: AuditActor): AuditActor {
+  return { sub: identity.sub, username: identity.username, roles: identity.roles };
+}
+
 /** A record as kept in the store stream: when it was written, and its stream id. */
 export type StoredAuditRecord = AuditRecord & { id: string; at: string };
 

@@ -13,7 +13,7 @@ import type { ElicitRequestFormParams, ElicitResult } from '@modelcontextprotoco
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Identity } from '../auth/identity.js';
 import { GatewayError } from '../errors.js';
-import type { AuditLog } from '../ops/audit.js';
+import { actorOf, type AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { StoreLogger } from '../store/logger.js';
 import {
@@ -199,9 +199,7 @@ export class RunElicitations {
     const { identity } = call;
     this.deps.audit.record({
       event: 'elicitation',
-      sub: identity.sub,
-      username: identity.username,
-      roles: identity.roles,
+      ...actorOf(identity),
       server: call.server,
       tool: call.tool,
       // The answer's field names, never its values.

@@ -10,7 +10,7 @@ import { ProtocolError, ProtocolErrorCode, type CreateMessageRequestParams, type
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import type { AnthropicProvider, ModelTurn } from '../llm/anthropic-provider.js';
-import type { AuditLog } from '../ops/audit.js';
+import { actorOf, type AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import { tierFor } from '../policy/rate-tier.js';
 import type { ElicitationCall } from './run-elicitations.js';
@@ -105,9 +105,7 @@ export class RunSampling {
     const { identity } = call;
     this.deps.audit.record({
       event: 'sampling',
-      sub: identity.sub,
-      username: identity.username,
-      roles: identity.roles,
+      ...actorOf(identity),
       server: call.server,
       tool: call.tool,
       // The request's shape, never the prompt.

@@ -12,7 +12,7 @@ import { accessTokenOf } from '../auth/access-token.js';
 import type { Identity } from '../auth/identity.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import type { AuditLog, AuditRecord } from '../ops/audit.js';
+import { actorOf, type AuditLog, type AuditRecord } from '../ops/audit.js';
 import { childTraceContext, parentContext, tracer } from '../ops/tracing.js';
 import { decide, isVisible, type Decision, type ItemFacts, type PolicyTable } from '../policy/decide.js';
 import type { Caller } from './call-context.js';
@@ -142,9 +142,7 @@ export class ContentService {
         span.end();
         this.audit.record({
           event,
-          sub: identity.sub,
-          username: identity.username,
-          roles: identity.roles,
+          ...actorOf(identity),
           server: what.server,
           tool: what.name,
           arguments: what.arguments,

@@ -11,7 +11,7 @@ import { accessTokenOf } from '../auth/access-token.js';
 import type { Identity } from '../auth/identity.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import type { AuditLog } from '../ops/audit.js';
+import { actorOf, type AuditLog } from '../ops/audit.js';
 import type { Metrics } from '../ops/metrics.js';
 import { childTraceContext, parentContext, tracer } from '../ops/tracing.js';
 import { decide, grantsServer, isVisible, policyTable, type Decision, type PolicyTable } from '../policy/decide.js';
@@ -185,9 +185,7 @@ export class ToolService {
         this.metrics.toolCallDuration.observe({ server: tool.server }, durationMs / 1000);
         this.audit.record({
           event: 'tool_call',
-          sub: identity.sub,
-          username: identity.username,
-          roles: identity.roles,
+          ...actorOf(identity),
           server: tool.server,
           tool: tool.name,
           arguments: args,
