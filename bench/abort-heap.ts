@@ -13,7 +13,7 @@ import { RunStore } from '../src/runs/run-store.js';
 import type { Gateway } from '../src/app.js';
 import { collectGarbage } from './lib/child.js';
 import { runBenchmarks, runIfEntry } from './lib/main.js';
-import { progress, type BenchResult, type Benchmark } from './lib/report.js';
+import { progress, sized, type BenchResult, type Benchmark } from './lib/report.js';
 import { startRun } from './lib/sse-frames.js';
 import { startRemoteStack } from './lib/remote-stack.js';
 import { benchConfig, startGateway, waitUntilReady } from './lib/stack.js';
@@ -23,8 +23,8 @@ import { round, signed } from './lib/stats.js';
  * As many warm-up runs as measured ones: after only 100, V8 is still compiling and optimising the
  * run path, and its code space alone grows by ~2 MB over the next 1,000 runs (seen in heap snapshots).
  */
-const WARMUP_RUNS = 1_000;
-const RUNS = 1_000;
+const WARMUP_RUNS = sized(1_000, 100);
+const RUNS = sized(1_000, 100);
 const CONCURRENCY = 10;
 const RUN_TTL_MS = 20_000;
 const SWEEP_MS = 250;

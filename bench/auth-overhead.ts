@@ -10,20 +10,20 @@ import { TokenVerifier } from '../src/auth/token-verifier.js';
 import { decide, policyTable } from '../src/policy/decide.js';
 import { Child } from './lib/child.js';
 import { runBenchmarks, runIfEntry } from './lib/main.js';
-import { progress, type BenchResult, type Benchmark } from './lib/report.js';
+import { progress, sized, type BenchResult, type Benchmark } from './lib/report.js';
 import { benchConfig, startBenchStack, startGateway, waitUntilReady } from './lib/stack.js';
 import { latencyHistogram, median, recordMs, round, summarize, type LatencySummary } from './lib/stats.js';
 import type { LoadRequest, LoadResult } from './procs/http-load.js';
 
 const USERS = ['alice.chen', 'bob.martinez', 'carol.nguyen', 'dan.okafor', 'eve.thompson'];
 const TOKENS_PER_USER = 20;
-const WARMUP_CALLS = 3_000;
-const MEASURED_CALLS = 30_000;
+const WARMUP_CALLS = sized(3_000, 300);
+const MEASURED_CALLS = sized(30_000, 3_000);
 /** Entries in the revocation mirror while measuring: a realistic, non-empty set. */
 const REVOKED_JTIS = 5_000;
 const REVOKED_SESSIONS = 500;
 const ROUNDS = 3;
-const ROUND_SEC = 5;
+const ROUND_SEC = sized(5, 1);
 
 type Step = 'verify' | 'revocation' | 'policy' | 'total';
 

@@ -23,12 +23,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { runBenchmarks, runIfEntry } from './lib/main.js';
-import { progress, type BenchResult, type Benchmark } from './lib/report.js';
+import { progress, sized, type BenchResult, type Benchmark } from './lib/report.js';
 import { benchConfigInput, startBenchStack, type StackEndpoints } from './lib/stack.js';
 import { median, round, signed } from './lib/stats.js';
 import { freePort } from '../test/helpers/ports.js';
 
-const ROUNDS = 7;
+const ROUNDS = sized(7, 1);
 const BUDGET_MS = 240_000;
 const TARGET_MS = 1_000;
 const READY_TIMEOUT_MS = 30_000;

@@ -4,12 +4,12 @@
  */
 import { Child } from './lib/child.js';
 import { runBenchmarks, runIfEntry } from './lib/main.js';
-import { progress, type BenchResult, type Benchmark } from './lib/report.js';
+import { progress, sized, type BenchResult, type Benchmark } from './lib/report.js';
 import { benchConfig, startBenchStack, startGateway, waitUntilReady } from './lib/stack.js';
 import type { FirstEventRequest, FirstEventResult } from './procs/sse-first-event.js';
 
-const WARMUP_RUNS = 50;
-const RUNS = 500;
+const WARMUP_RUNS = sized(50, 10);
+const RUNS = sized(500, 50);
 const TARGET_MS = 20;
 
 async function run(): Promise<BenchResult> {

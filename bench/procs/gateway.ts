@@ -1,11 +1,13 @@
 /**
  * Gateway child: a gateway in a process of its own, so its memory and CPU time can be read without
  * the load generator's or the stack's. Answers `start`, `memory` (after GC), `cpu` (process.cpuUsage),
- * `profile-start` / `profile-stop` (a V8 CPU profile of the steady state, start-up excluded) and `stop`.
+ * `profile-start` / `profile-stop` (a V8 CPU profile of the steady state, start-up excluded),
+ * `assertion` (the identity assertion it sends upstream for a token) and `stop`.
  */
 import { readFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { createGateway, type Gateway } from '../../src/app.js';
+import { TokenVerifier } from '../../src/auth/token-verifier.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { collectGarbage, serveRequests } from '../lib/child.js';
@@ -17,6 +19,7 @@ export type GatewayRequest =
   | { kind: 'cpu' }
   | { kind: 'profile-start' }
   | { kind: 'profile-stop' }
+  | { kind: 'assertion'; token: string; server: string }
   | { kind: 'stop' };
 
 export interface GatewayMemory {
@@ -70,6 +73,12 @@ serveRequests(async (body) => {
       // The inspector's profile has the fields CpuProfile names (and more).
       const summary: CpuProfile = profile as CpuProfile;
       return summary;
+    }
+    case 'assertion': {
+      // The very assertion the gateway sends upstream for this caller (it caches one per user and server).
+      if (gateway === undefined) throw new Error('gateway not started');
+      const identity = await new TokenVerifier(gateway.config.auth).verify(message.token);
+      return gateway.signer.assertionFor(identity, message.server);
     }
     case 'stop':
       await gateway?.close();

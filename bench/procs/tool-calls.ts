@@ -1,28 +1,33 @@
 /**
  * Client child for the tool-call benchmark: calls hr/list_employees directly on the sample server
  * with the official MCP client (carrying the gateway's own identity assertion) and through
- * POST /api/tools/hr/list_employees, in alternating blocks so machine noise hits both alike.
+ * POST /api/tools/hr/list_employees. The parent drives it block by block (`sequential` for latency,
+ * `concurrent` for calls/s), alternating the paths, so machine noise hits both alike and it can read
+ * the gateway's CPU time around each block.
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Agent, request as httpRequest } from 'node:http';
 import { serveRequests } from '../lib/child.js';
 import { latencyHistogram, summarize, timed, type LatencySummary } from '../lib/stats.js';
 
-export interface ToolCallsRequest {
-  directUrl: string;
-  /** The identity assertion the gateway sends upstream for the same user. */
-  assertion: string;
-  gatewayUrl: string;
-  token: string;
-  warmupCalls: number;
-  blocks: number;
-  blockSize: number;
+export type ToolPath = 'direct' | 'gateway';
+
+export type ToolCallsRequest =
+  | { kind: 'setup'; directUrl: string; assertion: string; gatewayUrl: string; token: string }
+  | { kind: 'sequential'; path: ToolPath; calls: number }
+  | { kind: 'concurrent'; path: ToolPath; concurrency: number; seconds: number }
+  | { kind: 'close' };
+
+export interface SequentialResult {
+  latency: LatencySummary;
+  /** Employees listed on the last call: the same assertion must see the same rows on both paths. */
+  rows: number;
 }
 
-export interface ToolCallsResult {
-  direct: LatencySummary;
-  gateway: LatencySummary;
-  /** Employees listed by each path on the last call: the same assertion must see the same rows. */
-  rows: { direct: number; gateway: number };
+export interface ConcurrentResult {
+  calls: number;
+  seconds: number;
+  callsPerSecond: number;
 }
 
 interface ListResult {
@@ -37,36 +42,85 @@ function rowsOf(result: ListResult, path: string): number {
   return employees.length;
 }
 
-async function measure(input: ToolCallsRequest): Promise<ToolCallsResult> {
+let calls: Record<ToolPath, () => Promise<number>> | undefined;
+let close: (() => Promise<void>) | undefined;
+
+async function setup(input: Extract<ToolCallsRequest, { kind: 'setup' }>): Promise<null> {
   const client = new Client({ name: 'bench-direct', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(input.directUrl), { requestInit: { headers: { authorization: `Bearer ${input.assertion}` } } }));
+  // node:http with keep-alive on the gateway path: the client's own cost stays small and the same for every call.
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL('/api/tools/hr/list_employees', input.gatewayUrl);
-  const viaGateway = async (): Promise<number> => {
-    const response = await fetch(target, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${input.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ arguments: {} }),
+  const body = JSON.stringify({ arguments: {} });
+  const headers = { authorization: `Bearer ${input.token}`, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+  const viaGateway = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest(target, { method: 'POST', agent, headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`gateway answered ${res.statusCode}: ${text}`));
+          try {
+            resolve(rowsOf((JSON.parse(text) as { result: ListResult }).result, 'gateway'));
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
     });
-    if (response.status !== 200) throw new Error(`gateway answered ${response.status}: ${await response.text()}`);
-    return rowsOf(((await response.json()) as { result: ListResult }).result, 'gateway');
-  };
   const direct = async (): Promise<number> => rowsOf((await client.callTool({ name: 'list_employees', arguments: {} })) as ListResult, 'direct');
-
-  try {
-    for (let i = 0; i < input.warmupCalls; i++) {
-      await direct();
-      await viaGateway();
-    }
-    const histograms = { direct: latencyHistogram(), gateway: latencyHistogram() };
-    const rows = { direct: 0, gateway: 0 };
-    for (let block = 0; block < input.blocks; block++) {
-      for (let i = 0; i < input.blockSize; i++) rows.direct = await timed(histograms.direct, direct);
-      for (let i = 0; i < input.blockSize; i++) rows.gateway = await timed(histograms.gateway, viaGateway);
-    }
-    return { direct: summarize(histograms.direct), gateway: summarize(histograms.gateway), rows };
-  } finally {
+  calls = { direct, gateway: viaGateway };
+  close = async () => {
+    agent.destroy();
     await client.close();
-  }
+  };
+  return null;
 }
 
-serveRequests((body) => measure(body as ToolCallsRequest));
+function pathCall(path: ToolPath): () => Promise<number> {
+  if (calls === undefined) throw new Error('setup first');
+  return calls[path];
+}
+
+async function sequential(path: ToolPath, count: number): Promise<SequentialResult> {
+  const call = pathCall(path);
+  const histogram = latencyHistogram();
+  let rows = 0;
+  for (let i = 0; i < count; i++) rows = await timed(histogram, call);
+  return { latency: summarize(histogram), rows };
+}
+
+async function concurrent(path: ToolPath, concurrency: number, seconds: number): Promise<ConcurrentResult> {
+  const call = pathCall(path);
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        await call();
+        done += 1;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  return { calls: done, seconds: elapsed, callsPerSecond: done / elapsed };
+}
+
+serveRequests(async (body) => {
+  const message = body as ToolCallsRequest;
+  switch (message.kind) {
+    case 'setup':
+      return setup(message);
+    case 'sequential':
+      return sequential(message.path, message.calls);
+    case 'concurrent':
+      return concurrent(message.path, message.concurrency, message.seconds);
+    case 'close':
+      await close?.();
+      return null;
+  }
+});
