@@ -187,7 +187,13 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     await sse.drainThenClose(Math.min(2_000, Math.max(100, config.shutdown.graceMs - (Date.now() - started))));
     verifier.stop();
     await mcpEndpoint?.close();
+    // Requests still in flight get what is left of a short drain; then every connection is closed,
+    // including ones that never sent a request, which Node would otherwise hold until its next
+    // timeout sweep (up to 30 s) and keep close() waiting.
+    const drainMs = Math.min(2_000, Math.max(100, config.shutdown.graceMs - (Date.now() - started)));
+    const cutOff = setTimeout(() => app.server.closeAllConnections(), drainMs);
     await app.close();
+    clearTimeout(cutOff);
     await tools.close();
     rateLimits.close();
     await revocations.stop();

@@ -4,6 +4,7 @@
  * to end (the model request aborted) and its reader told so; the streams are ended, close resolves.
  */
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, startGateway, startTestStack, testConfig, type TestStack } from '../helpers/stack.js';
 import { collectRun, openSse } from '../helpers/sse.js';
@@ -58,4 +59,17 @@ describe('graceful shutdown', () => {
     expect(gateway.runs.activeCount).toBe(0);
     expect(gateway.sse.size).toBe(0);
   });
+
+  it('does not wait for a connection that never sent a request: the gateway closes it after a short drain', async () => {
+    const { gateway, url } = await startGateway(testConfig(stack, { shutdown: { graceMs: 500 } }));
+    const { hostname, port } = new URL(url);
+    // A client that connects and says nothing (a pre-opened keep-alive socket, or a slow client).
+    const silent = connect(Number(port), hostname);
+    await once(silent, 'connect');
+    const socketClosed = once(silent, 'close');
+    // Without the cut-off, close() would wait for Node's next timeout sweep (every 30 s): longer than this test may take.
+    await gateway.close();
+    await socketClosed;
+    expect(silent.bytesWritten).toBe(0);
+  }, 20_000);
 });
