@@ -15,6 +15,7 @@ import { canonicalJson } from '../util/canonical-json.js';
 import type { Caller } from './call-context.js';
 import { NameTable } from './names.js';
 import type { UpstreamServer } from './upstream-server.js';
+import { ServerRefresher } from './server-refresher.js';
 
 export interface ToolAnnotationsView {
   readonly title?: string;
@@ -61,9 +62,7 @@ export class Catalogue {
   private names = new NameTable();
   private readonly changes = new Map<string, PinChange>();
   private readonly listed = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  private readonly refreshing = new Map<string, Promise<void>>();
-  private initialLoad: Promise<void> = Promise.resolve();
+  private readonly refresher: ServerRefresher;
   private revision = 0;
 
   constructor(
@@ -74,36 +73,31 @@ export class Catalogue {
     private readonly log: FastifyBaseLogger,
     /** Listing is the gateway's own traffic, made as its service identity. */
     private readonly serviceCaller: Caller,
-  ) {}
+  ) {
+    this.refresher = new ServerRefresher(() => this.servers.keys(), (server) => this.load(server), config.catalogueRefreshMs);
+  }
 
   /** Loads every server's tools in the background and keeps them fresh; never blocks start-up. */
   start(): void {
-    this.initialLoad = this.refreshAll();
-    this.timer = setInterval(() => void this.refreshAll(), this.config.catalogueRefreshMs);
-    this.timer.unref();
+    this.refresher.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.refresher.stop();
   }
 
   /** Resolves once the first listing of every server has finished (succeeded or failed). */
   loaded(): Promise<void> {
-    return this.initialLoad;
+    return this.refresher.loaded();
   }
 
   refreshAll(): Promise<void> {
-    return Promise.all([...this.servers.keys()].map((server) => this.refresh(server))).then(() => undefined);
+    return this.refresher.refreshAll();
   }
 
   /** Re-lists one server's tools; concurrent requests for the same server share one listing. */
   refresh(server: string): Promise<void> {
-    let pending = this.refreshing.get(server);
-    if (pending === undefined) {
-      pending = this.load(server).finally(() => this.refreshing.delete(server));
-      this.refreshing.set(server, pending);
-    }
-    return pending;
+    return this.refresher.refresh(server);
   }
 
   /**

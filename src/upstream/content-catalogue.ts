@@ -11,6 +11,7 @@ import type { Caller } from './call-context.js';
 import { NameTable } from './names.js';
 import { ResourceMap } from './resource-map.js';
 import type { UpstreamServer } from './upstream-server.js';
+import { ServerRefresher } from './server-refresher.js';
 
 export interface CatalogueResource {
   readonly server: string;
@@ -41,11 +42,9 @@ const EMPTY: ServerContent = { resources: [], templates: [], prompts: [] };
 
 export class ContentCatalogue {
   private readonly content = new Map<string, ServerContent>();
-  private readonly refreshing = new Map<string, Promise<void>>();
   private map = ResourceMap.build([]);
   private names = new NameTable();
-  private timer: NodeJS.Timeout | undefined;
-  private initialLoad: Promise<void> = Promise.resolve();
+  private readonly refresher: ServerRefresher;
   private revision = 0;
 
   constructor(
@@ -53,20 +52,20 @@ export class ContentCatalogue {
     private readonly config: GatewayConfig['upstream'],
     private readonly log: FastifyBaseLogger,
     private readonly serviceCaller: Caller,
-  ) {}
+  ) {
+    this.refresher = new ServerRefresher(() => this.servers.keys(), (server) => this.load(server), config.catalogueRefreshMs);
+  }
 
   start(): void {
-    this.initialLoad = this.refreshAll();
-    this.timer = setInterval(() => void this.refreshAll(), this.config.catalogueRefreshMs);
-    this.timer.unref();
+    this.refresher.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.refresher.stop();
   }
 
   loaded(): Promise<void> {
-    return this.initialLoad;
+    return this.refresher.loaded();
   }
 
   /** Changes whenever a listing changes what the catalogue holds: a cache key. */
@@ -79,17 +78,12 @@ export class ContentCatalogue {
   }
 
   refreshAll(): Promise<void> {
-    return Promise.all([...this.servers.keys()].map((server) => this.refresh(server))).then(() => undefined);
+    return this.refresher.refreshAll();
   }
 
   /** Re-lists one server; concurrent requests for the same server share one listing. */
   refresh(server: string): Promise<void> {
-    let pending = this.refreshing.get(server);
-    if (pending === undefined) {
-      pending = this.load(server).finally(() => this.refreshing.delete(server));
-      this.refreshing.set(server, pending);
-    }
-    return pending;
+    return this.refresher.refresh(server);
   }
 
   /** Every resource, in a deterministic order (server, then the order the server listed them). */
