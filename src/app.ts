@@ -137,7 +137,10 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDependen
     metrics,
     app.log,
   );
-  const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns, app.log);
+  const conversations = new Conversations(store, config.runs.conversationTtlMs, config.runs.maxConversationTurns, app.log, {
+    max: config.runs.maxConversations,
+    onEvict: () => metrics.conversationsEvicted.inc(),
+  });
   const budget = new TokenBudget(store);
   const emit = (runId: string, event: RunEvent): Promise<string> => journals.emit(runId, event);
   const elicitations = new RunElicitations({ store, emit, audit, metrics, timeoutMs: config.runs.elicitation.timeoutMs, pollMs: Math.floor(config.runs.leaseTtlMs / 3), log: app.log });

@@ -368,6 +368,11 @@ const runsSection = z
     ttlMs: positiveInt.default(3_600_000).describe('How long run state and event logs are kept.'),
     conversationTtlMs: positiveInt.default(86_400_000).describe('How long a conversation is kept for follow-up questions.'),
     maxConversationTurns: positiveInt.default(20).describe('Earlier questions kept in a conversation.'),
+    maxConversations: positiveInt
+      .default(1_000)
+      .describe(
+        'Memory store only: conversations kept, at most (each holds its messages, a few KB); beyond it the least recently updated are deleted before runs.conversationTtlMs (metric gateway_conversations_evicted_total). On Redis conversations expire with runs.conversationTtlMs.',
+      ),
     leaseTtlMs: z
       .number()
       .int()

@@ -117,6 +117,11 @@ export class Metrics {
     help: 'Finished runs deleted before their retention because the memory store held runs.maxFinishedRuns',
     registers: [this.registry],
   });
+  readonly conversationsEvicted = new Counter({
+    name: 'gateway_conversations_evicted_total',
+    help: 'Conversations deleted before their retention because the memory store held runs.maxConversations',
+    registers: [this.registry],
+  });
   readonly runs = new Counter({
     name: 'gateway_runs_total',
     help: 'Finished agent runs by final status',

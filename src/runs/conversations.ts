@@ -42,12 +42,27 @@ export const titleFrom = (question: string): string => {
   return line.length > TITLE_CHARS ? `${line.slice(0, TITLE_CHARS - 1)}…` : line;
 };
 
+export interface ConversationsCap {
+  /** At most this many conversations stay in an in-process store; beyond it the least recently updated are deleted. */
+  max: number;
+  /** Called once per conversation deleted for the cap (the eviction metric). */
+  onEvict: () => void;
+}
+
 export class Conversations {
+  /**
+   * Conversations held by an in-process store, least recently written first, with when. Without a
+   * cap a memory-store gateway would hold every conversation of the last runs.conversationTtlMs; on
+   * Redis nothing stays in this process, so there is nothing to cap here.
+   */
+  private readonly held = new Map<string, number>();
+
   constructor(
     private readonly store: Store,
     private readonly ttlMs: number,
     private readonly maxTurns: number,
     private readonly log: StoreLogger = silentLogger,
+    private readonly cap?: ConversationsCap,
   ) {}
 
   private async read(id: string): Promise<ConversationRecord | undefined> {
@@ -63,6 +78,27 @@ export class Conversations {
   private async write(id: string, record: ConversationRecord): Promise<void> {
     await this.store.set(key(id), encodeRecord(record), { ttlMs: this.ttlMs });
     await this.store.addExpiring(userIndex(record.sub), id, Date.now() + this.ttlMs);
+    this.hold(id);
+  }
+
+  /** Counts a written conversation against the cap (in-process store only) and deletes the least recently written beyond it. */
+  private hold(id: string): void {
+    if (this.cap === undefined || this.store.kind !== 'memory') return;
+    const now = Date.now();
+    this.held.delete(id);
+    this.held.set(id, now);
+    // Those past the retention are gone from the store already (expired): only forget them here.
+    for (const [heldId, writtenAt] of this.held) {
+      if (writtenAt + this.ttlMs > now) break;
+      this.held.delete(heldId);
+    }
+    for (const oldest of this.held.keys()) {
+      if (this.held.size <= this.cap.max) break;
+      this.held.delete(oldest);
+      this.cap.onEvict();
+      // Its entry in the owner's index is skipped by list() and expires on its own.
+      void this.store.del(key(oldest)).catch((error: unknown) => this.log.warn({ conversationId: oldest, err: error }, 'evicting a conversation failed'));
+    }
   }
 
   /** The earlier messages of the caller's conversation (a new id and none when not given). */
@@ -117,6 +153,7 @@ export class Conversations {
   async delete(sub: string, id: string): Promise<void> {
     await this.owned(sub, id);
     await this.store.del(key(id));
+    this.held.delete(id);
   }
 }
 

@@ -1,12 +1,14 @@
 /**
  * What a run costs the store (issue 13): text deltas written in batches without delaying the run's
  * first event or losing a reader that resumes mid-batch, finished runs kept compact and capped on the
- * memory store (oldest evicted first, counted), and idle readers that send Redis no reads: counted
+ * memory store (oldest evicted first, counted), conversations capped likewise (least recently updated
+ * first), and idle readers that send Redis no reads: counted
  * in Redis' own command statistics over an idle window, never timed.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Metrics } from '../../src/ops/metrics.js';
+import { Conversations } from '../../src/runs/conversations.js';
 import type { LoggedRunEvent, RunEvent } from '../../src/runs/events.js';
 import { RunJournal } from '../../src/runs/run-journal.js';
 import { RunStore, type RunState } from '../../src/runs/run-store.js';
@@ -190,13 +192,44 @@ describe('finished runs on the memory store', () => {
   });
 });
 
+describe('conversations on the memory store', () => {
+  const question = (text: string) => [{ role: 'user' as const, content: text }];
+
+  it('keep at most runs.maxConversations: the least recently updated is evicted and counted, a continued one stays', async () => {
+    const store = new MemoryStore();
+    const metrics = new Metrics();
+    const conversations = new Conversations(store, 60_000, 20, silentLogger, { max: 2, onEvict: () => metrics.conversationsEvicted.inc() });
+    try {
+      await conversations.save('user-1', 'a', question('first'));
+      await conversations.save('user-1', 'b', question('second'));
+      // Continuing `a` makes `b` the least recently updated.
+      await conversations.save('user-1', 'a', [...question('first'), { role: 'assistant', content: 'ok' }, ...question('again')]);
+      await conversations.save('user-2', 'c', question('third'));
+
+      expect(await metricValue(metrics.conversationsEvicted)).toBe(1);
+      await expect(conversations.get('user-1', 'b')).rejects.toMatchObject({ code: 'REQ_4004' });
+      expect((await conversations.list('user-1')).map((summary) => summary.id)).toEqual(['a']);
+      expect((await conversations.get('user-1', 'a')).turns).toBe(2);
+      expect((await conversations.list('user-2')).map((summary) => summary.id)).toEqual(['c']);
+
+      // A deleted conversation no longer counts: two more fit without evicting anything else.
+      await conversations.delete('user-2', 'c');
+      await conversations.save('user-2', 'd', question('fourth'));
+      expect(await metricValue(metrics.conversationsEvicted)).toBe(1);
+      expect((await conversations.list('user-1')).map((summary) => summary.id)).toEqual(['a']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('the cap in a gateway', () => {
   let stack: TestStack;
   let gw: RunningGateway;
 
   beforeAll(async () => {
     stack = await startTestStack();
-    gw = await startGateway(testConfig(stack, { runs: { maxFinishedRuns: 2 } }));
+    gw = await startGateway(testConfig(stack, { runs: { maxFinishedRuns: 2, maxConversations: 2 } }));
   });
   afterAll(async () => {
     await gw?.close();
@@ -212,6 +245,21 @@ describe('the cap in a gateway', () => {
     const latest = await collectRun(await readRun(gw.url, bob, runIds[2]!));
     expect(latest.at(-1)?.event).toBe('done');
     expect((await api(`${gw.url}/metrics`)).body).toMatch(/^gateway_runs_evicted_total 1$/m);
+  });
+
+  it('evicts the least recently updated conversation past runs.maxConversations and exports the count', async () => {
+    const carol = await stack.issuer.tokenFor('carol.nguyen');
+    const conversationIds: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const frames = await collectRun(await startRun(gw.url, carol, { query: 'list the deals' }));
+      conversationIds.push(frames[0]?.data.conversationId as string);
+    }
+    await waitFor(async () => (await metricValue(gw.gateway.metrics.conversationsEvicted)) >= 1, { what: 'a conversation eviction' });
+    expect((await api(`${gw.url}/api/conversations/${conversationIds[0]}`, { token: carol })).status).toBe(404);
+    const listed = await api(`${gw.url}/api/conversations`, { token: carol });
+    expect((listed.body.conversations as Array<{ id: string }>).map((conversation) => conversation.id)).toEqual(expect.arrayContaining([conversationIds[2]]));
+    expect((listed.body.conversations as Array<{ id: string }>).map((conversation) => conversation.id)).not.toContain(conversationIds[0]);
+    expect((await api(`${gw.url}/metrics`)).body).toMatch(/^gateway_conversations_evicted_total \d+$/m);
   });
 });
 
