@@ -299,12 +299,13 @@ describe('/mcp when an upstream fails', () => {
     try {
       expect(await admin.listResources()).toContain('mcp-gateway://gone/test://static-text');
       await gone.close();
+      // One at a time: a request made before the previous one's failure is awaited would reject unhandled.
       for (const request of [
-        admin.read('mcp-gateway://gone/test://static-text'),
-        admin.getPrompt('gone__test_simple_prompt'),
-        admin.complete({ type: 'ref/resource', uri: 'mcp-gateway://gone/test://template/{id}/data' }, { name: 'id', value: '1' }),
+        () => admin.read('mcp-gateway://gone/test://static-text'),
+        () => admin.getPrompt('gone__test_simple_prompt'),
+        () => admin.complete({ type: 'ref/resource', uri: 'mcp-gateway://gone/test://template/{id}/data' }, { name: 'id', value: '1' }),
       ]) {
-        const failed = await failure(request);
+        const failed = await failure(request());
         expect(failed.code).toBe(-32000);
         expect(failed.message).toMatch(/MCP_200[123]/);
       }
