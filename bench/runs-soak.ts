@@ -55,7 +55,7 @@ async function run(): Promise<BenchResult> {
       met: figure.met,
       figures: [figure],
       details: {
-        method: `gateway child on the memory store at default settings (runs.ttlMs 1 h, runs.maxFinishedRuns 10,000, conversations 24 h); ${WARMUP_RUNS} warm-up runs, then ${SOAK_RUNS} runs at ${CONCURRENCY} concurrent; heapUsed after GC`,
+        method: `gateway child on the memory store at default settings (runs.ttlMs 1 h, runs.maxFinishedRuns 2,000, runs.maxConversations 1,000, conversations 24 h); ${WARMUP_RUNS} warm-up runs, then ${SOAK_RUNS} runs at ${CONCURRENCY} concurrent; heapUsed after GC`,
         runs: soak.completed,
         runsPerSecond: round(soak.runsPerSecond, 1),
         heapUsedMb: { before: mb(before.heapUsedBytes), after: mb(after.heapUsedBytes) },
