@@ -11,6 +11,7 @@ import { GatewayError } from '../errors.js';
 import { silentLogger, type StoreLogger } from '../store/logger.js';
 import { conversationRecordSchema, decodeRecord, encodeRecord, KEYS } from '../store/records.js';
 import type { Store } from '../store/types.js';
+import { RecencyCap, type CapOptions } from '../util/recency-cap.js';
 
 const TITLE_CHARS = 80;
 
@@ -42,28 +43,22 @@ export const titleFrom = (question: string): string => {
   return line.length > TITLE_CHARS ? `${line.slice(0, TITLE_CHARS - 1)}…` : line;
 };
 
-export interface ConversationsCap {
-  /** At most this many conversations stay in an in-process store; beyond it the least recently updated are deleted. */
-  max: number;
-  /** Called once per conversation deleted for the cap (the eviction metric). */
-  onEvict: () => void;
-}
-
 export class Conversations {
   /**
-   * Conversations held by an in-process store, least recently written first, with when. Without a
-   * cap a memory-store gateway would hold every conversation of the last runs.conversationTtlMs; on
-   * Redis nothing stays in this process, so there is nothing to cap here.
+   * Conversations held by an in-process store, least recently written first (runs.maxConversations):
+   * without it a memory-store gateway would hold every conversation of the last runs.conversationTtlMs.
    */
-  private readonly held = new Map<string, number>();
+  private readonly held: RecencyCap | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly ttlMs: number,
     private readonly maxTurns: number,
     private readonly log: StoreLogger = silentLogger,
-    private readonly cap?: ConversationsCap,
-  ) {}
+    cap?: CapOptions,
+  ) {
+    this.held = cap === undefined || store.kind !== 'memory' ? undefined : new RecencyCap(cap, ttlMs);
+  }
 
   private async read(id: string): Promise<ConversationRecord | undefined> {
     return decodeRecord(conversationRecordSchema, await this.store.get(key(id)), key(id), this.log);
@@ -83,21 +78,9 @@ export class Conversations {
 
   /** Counts a written conversation against the cap (in-process store only) and deletes the least recently written beyond it. */
   private hold(id: string): void {
-    if (this.cap === undefined || this.store.kind !== 'memory') return;
-    const now = Date.now();
-    this.held.delete(id);
-    this.held.set(id, now);
-    // Those past the retention are gone from the store already (expired): only forget them here.
-    for (const [heldId, writtenAt] of this.held) {
-      if (writtenAt + this.ttlMs > now) break;
-      this.held.delete(heldId);
-    }
-    for (const oldest of this.held.keys()) {
-      if (this.held.size <= this.cap.max) break;
-      this.held.delete(oldest);
-      this.cap.onEvict();
+    for (const evicted of this.held?.touch(id) ?? []) {
       // Its entry in the owner's index is skipped by list() and expires on its own.
-      void this.store.del(key(oldest)).catch((error: unknown) => this.log.warn({ conversationId: oldest, err: error }, 'evicting a conversation failed'));
+      void this.store.del(key(evicted)).catch((error: unknown) => this.log.warn({ conversationId: evicted, err: error }, 'evicting a conversation failed'));
     }
   }
 
@@ -153,7 +136,7 @@ export class Conversations {
   async delete(sub: string, id: string): Promise<void> {
     await this.owned(sub, id);
     await this.store.del(key(id));
-    this.held.delete(id);
+    this.held?.forget(id);
   }
 }
 

@@ -7,6 +7,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { silentLogger, type StoreLogger } from '../store/logger.js';
 import { decodeRecord, encodeRecord, KEYS, runLogEntrySchema, runRecordSchema, type RunRecord } from '../store/records.js';
 import type { StreamEntry, Store } from '../store/types.js';
+import { RecencyCap, type CapOptions } from '../util/recency-cap.js';
 import { RUN_EVENT_TYPES, type LoggedRunEvent, type RunEvent } from './events.js';
 
 export interface PendingToolUse {
@@ -41,26 +42,18 @@ function compact(state: RunState): RunState {
   return { ...kept, messages: [] };
 }
 
-export interface FinishedRunsCap {
-  /** At most this many finished runs stay in an in-process store; beyond it the oldest finished are deleted. */
-  max: number;
-  /** Called once per run deleted for the cap (the eviction metric). */
-  onEvict: () => void;
-}
-
 export class RunStore {
-  /**
-   * Finished runs held by an in-process store, oldest finished first, with when they finished. On
-   * Redis nothing of a finished run stays in this process, so there is nothing to cap here.
-   */
-  private readonly finished = new Map<string, number>();
+  /** Finished runs held by an in-process store, oldest finished first (runs.maxFinishedRuns). */
+  private readonly finished: RecencyCap | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly ttlMs: number,
     private readonly log: StoreLogger = silentLogger,
-    private readonly cap?: FinishedRunsCap,
-  ) {}
+    cap?: CapOptions,
+  ) {
+    this.finished = cap === undefined || store.kind !== 'memory' ? undefined : new RecencyCap(cap, ttlMs);
+  }
 
   /** The write of the state as it is now (a journal runs it later, so the record is taken at once). */
   snapshot(state: RunState): () => Promise<void> {
@@ -94,24 +87,10 @@ export class RunStore {
 
   /** Counts a finished run against the cap (in-process store only) and deletes the oldest beyond it. */
   private heldFinished(runId: string): void {
-    if (this.cap === undefined || this.store.kind !== 'memory') return;
-    const now = Date.now();
-    this.finished.delete(runId);
-    this.finished.set(runId, now);
-    // Those past the retention are gone from the store already (expired): only forget them here.
-    for (const [id, finishedAt] of this.finished) {
-      if (finishedAt + this.ttlMs > now) break;
-      this.finished.delete(id);
-    }
-    for (const id of this.finished.keys()) {
-      if (this.finished.size <= this.cap.max) break;
-      this.finished.delete(id);
-      this.evict(id);
-    }
+    for (const evicted of this.finished?.touch(runId) ?? []) this.evict(evicted);
   }
 
   private evict(runId: string): void {
-    this.cap?.onEvict();
     for (const key of [KEYS.run(runId), KEYS.runLog(runId), KEYS.runReaders(runId), KEYS.runLease(runId), KEYS.runSettled(runId)]) {
       void this.store.del(key).catch((error: unknown) => this.log.warn({ runId, err: error }, 'evicting a finished run failed'));
     }
