@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
 import { DEV_CLIENT_ID, startDevIssuer, type DevIssuer } from '../../src/dev/dev-issuer.js';
+import { issuerOnlyConfig } from '../helpers/stack.js';
 import { startBearerProxy, type BearerProxy } from './bearer-proxy.js';
 import { startConformanceFixture, type ConformanceFixture } from './fixture-server.js';
 import { PENDING, runScenarios, scenarioNames, type ScenarioResult } from './suite-runner.js';
@@ -64,19 +64,12 @@ function summary(results: readonly ScenarioResult[]): string {
 beforeAll(async () => {
   fixture = await startConformanceFixture();
   issuer = await startDevIssuer({ clientId: DEV_CLIENT_ID });
-  const config = parseConfig(
-    {
-      server: { host: '127.0.0.1', port: 0 },
-      logging: { level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent', pretty: false },
-      auth: { issuers: [issuer.issuerUrl], jwksUri: issuer.jwksUri, clientId: DEV_CLIENT_ID },
-      store: { driver: 'memory' },
-      servers: { conformance: { url: fixture.url, description: 'The conformance fixture', roles: ['employee'], unprefixed: true } },
-      llm: { apiKey: 'unused' },
-      // The suite makes a few hundred requests in a couple of minutes as one user.
-      limits: { tiers: [{ name: 'default', roles: [], queriesPerHour: 1000, requestsPerMinute: 100_000, tokensPerDay: 1_000_000 }] },
-    },
-    {},
-  );
+  const config = issuerOnlyConfig(issuer, {
+    servers: { conformance: { url: fixture.url, description: 'The conformance fixture', roles: ['employee'], unprefixed: true } },
+    llm: { apiKey: 'unused' },
+    // The suite makes a few hundred requests in a couple of minutes as one user.
+    limits: { tiers: [{ name: 'default', roles: [], queriesPerHour: 1000, requestsPerMinute: 100_000, tokensPerDay: 1_000_000 }] },
+  });
   gateway = await createGateway(config);
   const gatewayUrl = await gateway.listen();
   token = await issuer.tokenFor('frank.lee', { expiresInSec: 3600 });

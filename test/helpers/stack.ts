@@ -81,6 +81,24 @@ export function testConfig(stack: TestStack, overrides: ConfigOverrides = {}): G
   return parseConfig(deepMerge(deepMerge(base, testDefaults), overrides), {});
 }
 
+/**
+ * A gateway configuration around the dev issuer alone (no sample servers, no model unless given):
+ * loopback on a free port, quiet logs, the memory store; the rest (servers, llm, limits) is the caller's,
+ * given in layers merged in order.
+ */
+export function issuerOnlyConfig(issuer: DevIssuer, ...layers: ConfigOverrides[]): GatewayConfig {
+  const base: ConfigOverrides = {
+    server: { host: '127.0.0.1', port: 0 },
+    logging: { level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent', pretty: false },
+    auth: { issuers: [issuer.issuerUrl], jwksUri: issuer.jwksUri, clientId: DEV_CLIENT_ID },
+    store: { driver: 'memory' },
+  };
+  return parseConfig(
+    layers.reduce<unknown>((merged, layer) => deepMerge(merged, layer), base),
+    {},
+  );
+}
+
 /** A Redis store section for the shared test Redis, under a prefix no other test file uses. */
 export function redisStore(name: string, url = process.env.TEST_REDIS_URL): ConfigOverrides['store'] {
   if (url === undefined) throw new Error('TEST_REDIS_URL is not set (global setup did not run?)');

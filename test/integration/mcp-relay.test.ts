@@ -10,11 +10,10 @@ import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextp
 import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
 import { AuditLog, type StoredAuditRecord } from '../../src/ops/audit.js';
 import { DEV_CLIENT_ID, startDevIssuer, type DevIssuer } from '../../src/dev/dev-issuer.js';
 import { startConformanceFixture, type ConformanceFixture } from '../conformance/fixture-server.js';
-import { api, waitFor } from '../helpers/stack.js';
+import { api, issuerOnlyConfig, waitFor } from '../helpers/stack.js';
 
 let issuer: DevIssuer;
 let modernUpstream: ConformanceFixture;
@@ -24,20 +23,13 @@ let url = '';
 
 beforeAll(async () => {
   [issuer, modernUpstream, legacyUpstream] = await Promise.all([startDevIssuer({ clientId: DEV_CLIENT_ID }), startConformanceFixture(), startConformanceFixture({ eras: 'legacy' })]);
-  const config = parseConfig(
-    {
-      server: { host: '127.0.0.1', port: 0 },
-      logging: { level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent', pretty: false },
-      auth: { issuers: [issuer.issuerUrl], jwksUri: issuer.jwksUri, clientId: DEV_CLIENT_ID },
-      store: { driver: 'memory' },
-      servers: {
-        fx: { url: modernUpstream.url, description: 'Fixture, both eras', roles: ['employee'], tools: { test_simple_text: { confirm: true } } },
-        old: { url: legacyUpstream.url, description: 'Fixture, 2025 era only', roles: ['employee'] },
-      },
-      llm: { apiKey: 'unused' },
+  const config = issuerOnlyConfig(issuer, {
+    servers: {
+      fx: { url: modernUpstream.url, description: 'Fixture, both eras', roles: ['employee'], tools: { test_simple_text: { confirm: true } } },
+      old: { url: legacyUpstream.url, description: 'Fixture, 2025 era only', roles: ['employee'] },
     },
-    {},
-  );
+    llm: { apiKey: 'unused' },
+  });
   gateway = await createGateway(config);
   url = `${await gateway.listen()}/mcp`;
 });

@@ -11,11 +11,10 @@ import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextp
 import { PromptListChangedNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
 import { DEV_CLIENT_ID, startDevIssuer, type DevIssuer } from '../../src/dev/dev-issuer.js';
 import { AuditLog } from '../../src/ops/audit.js';
 import { startConformanceFixture, type ConformanceFixture } from '../conformance/fixture-server.js';
-import { waitFor } from '../helpers/stack.js';
+import { issuerOnlyConfig, waitFor } from '../helpers/stack.js';
 
 let issuer: DevIssuer;
 let fx: ConformanceFixture;
@@ -30,29 +29,22 @@ const OLD = (uri: string): string => `mcp-gateway://old/${uri}`;
 
 beforeAll(async () => {
   [issuer, fx, old, gone] = await Promise.all([startDevIssuer({ clientId: DEV_CLIENT_ID }), startConformanceFixture(), startConformanceFixture({ eras: 'legacy' }), startConformanceFixture()]);
-  const config = parseConfig(
-    {
-      server: { host: '127.0.0.1', port: 0 },
-      logging: { level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent', pretty: false },
-      auth: { issuers: [issuer.issuerUrl], jwksUri: issuer.jwksUri, clientId: DEV_CLIENT_ID },
-      store: { driver: 'memory' },
-      servers: {
-        fx: {
-          url: fx.url,
-          description: 'Fixture, both eras',
-          roles: ['employee'],
-          resources: { 'test://static-binary': { roles: ['hr-read'] }, 'test://watched-resource': { hidden: true } },
-          prompts: { test_prompt_with_image: { hidden: true }, test_prompt_with_arguments: { roles: ['hr-read'] } },
-        },
-        // Unprefixed, but every URI, template and prompt name collides with fx's: all stay prefixed.
-        old: { url: old.url, description: 'Fixture, 2025 era only', roles: ['hr-read'], unprefixed: true },
-        gone: { url: gone.url, description: 'Fixture that goes away', roles: ['gateway-admin'] },
+  const config = issuerOnlyConfig(issuer, {
+    servers: {
+      fx: {
+        url: fx.url,
+        description: 'Fixture, both eras',
+        roles: ['employee'],
+        resources: { 'test://static-binary': { roles: ['hr-read'] }, 'test://watched-resource': { hidden: true } },
+        prompts: { test_prompt_with_image: { hidden: true }, test_prompt_with_arguments: { roles: ['hr-read'] } },
       },
-      mcp: { pageSize: 2 },
-      llm: { apiKey: 'unused' },
+      // Unprefixed, but every URI, template and prompt name collides with fx's: all stay prefixed.
+      old: { url: old.url, description: 'Fixture, 2025 era only', roles: ['hr-read'], unprefixed: true },
+      gone: { url: gone.url, description: 'Fixture that goes away', roles: ['gateway-admin'] },
     },
-    {},
-  );
+    mcp: { pageSize: 2 },
+    llm: { apiKey: 'unused' },
+  });
   gateway = await createGateway(config);
   url = `${await gateway.listen()}/mcp`;
 });

@@ -7,8 +7,6 @@
  * upstream, the simulated model, two gateways on one Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import type { GatewayConfigInput } from '../../src/config/schema.js';
 import { DEV_CLIENT_ID, startDevIssuer, type DevIssuer } from '../../src/dev/dev-issuer.js';
 import { startSimulatedAnthropic, type SimulatedAnthropicHandle } from '../../src/dev/sim-anthropic/index.js';
 import { findDemoUser } from '../../src/dev/demo-users.js';
@@ -16,7 +14,7 @@ import type { StoredAuditRecord } from '../../src/ops/audit.js';
 import { KEYS } from '../../src/store/records.js';
 import { startConformanceFixture, type ConformanceFixture } from '../conformance/fixture-server.js';
 import { collectRun, type SseConnection, type SseFrame } from '../helpers/sse.js';
-import { api, deepMerge, redisStore, startGateway, waitFor, type ConfigOverrides, type RunningGateway } from '../helpers/stack.js';
+import { api, issuerOnlyConfig, redisStore, startGateway, waitFor, type ConfigOverrides, type RunningGateway } from '../helpers/stack.js';
 import { metricValue, runIdOf, startRun } from './runs-support.js';
 
 let issuer: DevIssuer;
@@ -32,11 +30,7 @@ let frank: string;
 let admin: string;
 
 function config(overrides: ConfigOverrides) {
-  const base: GatewayConfigInput = {
-    server: { host: '127.0.0.1', port: 0 },
-    logging: { level: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent', pretty: false },
-    auth: { issuers: [issuer.issuerUrl], jwksUri: issuer.jwksUri, clientId: DEV_CLIENT_ID },
-    store: { driver: 'memory' },
+  const base: ConfigOverrides = {
     servers: {
       fx: { url: modern.url, description: 'Conformance fixture, both eras', roles: ['employee'] },
       // A short call deadline: a person answering takes longer, and must not be cut off by it.
@@ -51,7 +45,7 @@ function config(overrides: ConfigOverrides) {
       ],
     },
   };
-  return parseConfig(deepMerge(base, overrides), {});
+  return issuerOnlyConfig(issuer, base, overrides);
 }
 
 beforeAll(async () => {
